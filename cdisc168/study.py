@@ -8,6 +8,7 @@ configurable threshold of STUDY.md §6.4 lives in that one file. A bad value is 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,7 +274,7 @@ def load_study(path: Path | str | None = None) -> Study:
     visits = tuple(_visit(v) for v in r.items("visits"))
     _check_unique(r, "visits", [v.visitnum for v in visits])
     _check_unique(r, "visits", [v.visit for v in visits])
-    for earlier, later in zip(visits, visits[1:], strict=False):
+    for earlier, later in itertools.pairwise(visits):
         if later.visitnum <= earlier.visitnum or later.day < earlier.day:
             raise r.fail("visits", f"{later.visit!r} must follow {earlier.visit!r} in VISITNUM and day")
     et = r.sub("early_termination_visit")
