@@ -19,7 +19,7 @@ DEFAULT_FORMS_FILE = DEFAULT_MAPPINGS / "raw" / "forms.yaml"
 COLUMN_TYPES = frozenset({"text", "int", "float", "date", "time", "code", "yn", "visit"})
 KEY_COLUMNS: tuple[str, ...] = ("SITEID", "SUBJID", "FORMSEQ")
 _COLUMN_KEYS = frozenset({"type", "required", "values", "min", "max", "step", "pattern"})
-_FORM_KEYS = frozenset({"label", "columns", "one_per_subject", "repeat_key"})
+_FORM_KEYS = frozenset({"label", "columns", "one_per_subject", "repeat_key", "record_date"})
 
 
 class FormCatalogueError(ValueError):
@@ -49,6 +49,7 @@ class FormSpec:
     columns: tuple[ColumnSpec, ...]
     one_per_subject: bool = False
     repeat_key: tuple[str, ...] = ()
+    record_date: str | None = None
 
     @property
     def file(self) -> str:
@@ -105,6 +106,10 @@ def _column(name: str, spec: Any, where: str) -> ColumnSpec:
     )
 
 
+def _column_type(columns: tuple[ColumnSpec, ...], name: str) -> str:
+    return next(c.type for c in columns if c.name == name)
+
+
 def load_forms(path: Path | str | None = None) -> FormCatalogue:
     """Load the raw form catalogue (default ``mappings/raw/forms.yaml``)."""
     file = Path(path) if path is not None else DEFAULT_FORMS_FILE
@@ -126,11 +131,17 @@ def load_forms(path: Path | str | None = None) -> FormCatalogue:
         missing = [k for k in repeat_key if k not in names]
         if missing:
             raise FormCatalogueError(f"{where}.repeat_key: unknown columns {missing}")
+        record_date = form.get("record_date")
+        if record_date is not None and (
+            record_date not in names or _column_type(columns, record_date) != "date"
+        ):
+            raise FormCatalogueError(f"{where}.record_date: {record_date!r} is not a date column of the form")
         forms[form_name] = FormSpec(
             name=form_name,
             label=str(form.get("label", form_name)),
             columns=columns,
             one_per_subject=bool(form.get("one_per_subject", False)),
             repeat_key=repeat_key,
+            record_date=record_date,
         )
     return FormCatalogue(path=file, forms=forms)
