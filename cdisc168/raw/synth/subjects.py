@@ -124,8 +124,6 @@ def make_subjects(rng: np.random.Generator, n: int, study: Study) -> pd.DataFram
     indicat = rng.choice(
         codes, size=n, p=np.array(list(INDICATION_MIX.values())) / sum(INDICATION_MIX.values())
     )
-    if n >= len(codes):  # every indication present in a fixture-sized study
-        indicat[rng.permutation(n)[: len(codes)]] = codes
     sites = np.array([f"{s:02d}" for s in range(1, 5)])
     siteid = sites[rng.integers(0, len(sites), n)]
     subjid = np.array([f"{i:04d}" for i in range(1, n + 1)])
@@ -146,6 +144,9 @@ def make_subjects(rng: np.random.Generator, n: int, study: Study) -> pd.DataFram
         ),
     ).astype(object)
     path = _force_special_cases(path, rng)
+    infused_positions = np.flatnonzero(path == "INFUSED")
+    if len(infused_positions) >= len(codes):  # every indication among the treated of a fixture-sized study
+        indicat[rng.permutation(infused_positions)[: len(codes)]] = codes
     cohort, slot = _cohorts(path)
     level_dose = {d.armcd: d.dose for d in study.dose_levels}
     dose_plan = np.array([level_dose.get(c, np.nan) if c else np.nan for c in cohort], dtype=float)
@@ -217,11 +218,15 @@ def make_subjects(rng: np.random.Generator, n: int, study: Study) -> pd.DataFram
     remday = np.where(responder, rng.choice([28, 60, 90, 90, 180], n), np.nan)
     relapse = responder & (rng.uniform(size=n) < P_RELAPSE)
     relapseday = np.where(relapse, rng.integers(200, 650, n), np.nan)
-    if n >= 8 and not (relapse & (relapseday < lastday)).any():
-        eligible = np.flatnonzero(responder & (lastday > 300))
-        if len(eligible):
-            k = rng.choice(eligible)
-            relapseday[k] = int(rng.integers(200, min(lastday[k] - 30, 650)))
+    if n >= 8:  # a fixture-sized study shows a relapse, and an NMOSD attack where an NMOSD responder exists
+        for wanted in (indicat == "NMOSD", np.ones(n, dtype=bool)):
+            if (wanted & relapse & (relapseday < lastday - 30)).any():
+                continue
+            eligible = np.flatnonzero(wanted & responder & (lastday > 300))
+            if len(eligible):
+                k = rng.choice(eligible)
+                relapse[k] = True
+                relapseday[k] = int(rng.integers(200, min(lastday[k] - 30, 650)))
     relapseday = np.where(relapseday < lastday, relapseday, np.nan)
 
     return pd.DataFrame(
