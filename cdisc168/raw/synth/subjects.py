@@ -75,7 +75,8 @@ P_DEATH = 0.005
 P_DLT_EXPANSION = 0.05
 CRS_GRADE_P = [0.40, 0.46, 0.12, 0.02, 0.0]  # grade 0 (no CRS), 1, 2, 3, 4
 P_ICANS = 0.03
-P_RESPONDER = 0.85
+# Remission by indication (STUDY.md §4.5): MSE in 40-60% of MG by M6, LN complete renal response 50-70%.
+P_RESPONDER = {"SLE": 0.85, "LN": 0.65, "NMOSD": 0.9, "RRMS": 0.85, "MG": 0.55, "IMNM": 0.8}
 P_RELAPSE = 0.15
 DISCONTINUATION_REASONS = [
     "WITHDRAWAL BY SUBJECT",
@@ -96,7 +97,8 @@ def _force_special_cases(path: np.ndarray, rng: np.random.Generator) -> np.ndarr
             continue
         candidates = np.flatnonzero(path == "INFUSED")
         candidates = candidates[candidates >= min(n - 1, len(ESCALATION) // 2)]
-        path[rng.choice(candidates)] = case
+        if len(candidates):
+            path[rng.choice(candidates)] = case
     return path
 
 
@@ -126,9 +128,8 @@ def make_subjects(rng: np.random.Generator, n: int, study: Study) -> pd.DataFram
     )
     sites = np.array([f"{s:02d}" for s in range(1, 5)])
     siteid = sites[rng.integers(0, len(sites), n)]
-    subjid = np.array([f"{i:04d}" for i in range(1, n + 1)])
-    if n > 9999:
-        subjid = np.array([f"{i:06d}" for i in range(1, n + 1)])
+    width = max(4, len(str(n)))  # "0001"; five digits only for studies of 10,000 subjects or more
+    subjid = np.array([f"{i:0{width}d}" for i in range(1, n + 1)])
 
     offsets = np.sort(rng.uniform(0, ENROLMENT_SPAN_DAYS, n)).round().astype(int)
     icdt = FIRST_CONSENT + pd.to_timedelta(offsets, unit="D")
@@ -214,7 +215,7 @@ def make_subjects(rng: np.random.Generator, n: int, study: Study) -> pd.DataFram
 
     dlt = np.isin(slot, [DLT_SLOT]) | (infused & (slot < 0) & (rng.uniform(size=n) < P_DLT_EXPANSION))
 
-    responder = infused & (rng.uniform(size=n) < P_RESPONDER)
+    responder = infused & (rng.uniform(size=n) < np.array([P_RESPONDER[i] for i in indicat]))
     remday = np.where(responder, rng.choice([28, 60, 90, 90, 180], n), np.nan)
     relapse = responder & (rng.uniform(size=n) < P_RELAPSE)
     relapseday = np.where(relapse, rng.integers(200, 650, n), np.nan)
