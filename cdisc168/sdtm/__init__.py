@@ -1,0 +1,1 @@
+"""SDTM stage: mapping engine, derivations and domain builders."""
