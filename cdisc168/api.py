@@ -6,24 +6,31 @@ conformance errors were found; 2 = could not run (unusable input, bad spec): not
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from cdisc168.findings import Findings, Severity
+from cdisc168.findings import Finding, Findings, Severity
 from cdisc168.raw.forms import FormCatalogue, load_forms
 from cdisc168.raw.load import RawStudy, load_raw
 from cdisc168.raw.synth.generate import DEFAULT_SEED, DEFAULT_SUBJECTS, write_synthetic
+from cdisc168.sdtm.build import build_sdtm, load_specs
+from cdisc168.sdtm.reconcile import reconcile, spec_forms
+from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study, load_study
 from cdisc168.write.package import atomic_folder
+from cdisc168.write.tabulation import write_tabulations
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_UNUSABLE = 2
 
 Progress = Callable[[str], None]
+# Findings that make the data impossible to write as XPT v5 (nothing is written, exit 2).
+BLOCKING_RULES = frozenset({"SD-TEXT-NONASCII"})
 
 
 def _quiet(_: str) -> None:
@@ -85,6 +92,7 @@ class BuildResult:
     findings: Findings
     summary: pd.DataFrame
     out_dir: Path | None
+    reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build(
@@ -99,16 +107,53 @@ def build(
     Raw input that breaks its contract stops the run before anything is written (exit 2). The output
     folder is written atomically (:func:`cdisc168.write.package.atomic_folder`).
     """
+    study = study or load_study()
+    forms = forms or load_forms()
     checked = check_raw(raw_dir, study, forms, progress)
     if checked.findings.has_errors:
         return BuildResult(EXIT_UNUSABLE, checked.findings, checked.summary, None)
-    progress("Writing reports")
+    progress("Mapping SDTM")
+    specs = load_specs(study.mappings_dir, forms)
+    sdtm = build_sdtm(checked.raw, study, forms, specs, load_study_ct())
+    findings = Findings([*checked.findings, *sdtm.findings])
+    if any(f.rule in BLOCKING_RULES for f in sdtm.findings):
+        return BuildResult(EXIT_UNUSABLE, findings, checked.summary, None)
+    reconciliation, unmapped_rows = reconcile(
+        checked.raw, sdtm.lineage, sdtm.exclusions, spec_forms(specs), study.excluded_forms
+    )
+    findings.extend(reconciliation_findings(reconciliation))
+    progress("Writing the package")
+    timestamp = dt.datetime.combine(study.data_cut, dt.time())
     with atomic_folder(out_dir) as staging:
+        tabulations = staging / "m5" / "datasets" / study.submission_folder / "tabulations" / "sdtm"
+        write_tabulations(sdtm.datasets, specs, tabulations, timestamp)
         reports = staging / "reports"
         reports.mkdir()
-        checked.findings.write_csv(reports / "raw_findings.csv")
-        checked.summary.to_csv(reports / "raw_summary.csv", index=False, lineterminator="\n")
-    return BuildResult(EXIT_OK, checked.findings, checked.summary, Path(out_dir))
+        findings.write_csv(reports / "findings.csv")
+        _csv(checked.summary, reports / "raw_summary.csv")
+        _csv(reconciliation, reports / "reconciliation.csv")
+        _csv(unmapped_rows, reports / "exclusions.csv")
+        _csv(sdtm.lineage.rename(columns={"_FORM": "form", "_ROW": "row"}), reports / "lineage.csv")
+    code = EXIT_FINDINGS if findings.has_errors else EXIT_OK
+    return BuildResult(code, findings, checked.summary, Path(out_dir), reconciliation)
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def reconciliation_findings(reconciliation: pd.DataFrame) -> list[Finding]:
+    """An error per raw form with rows that are neither mapped nor excluded with a reason."""
+    bad = reconciliation[reconciliation["rows_unexplained"] > 0]
+    return [
+        Finding(
+            "SD-RECON",
+            Severity.ERROR,
+            f"{row.rows_unexplained} raw rows are neither mapped nor excluded with a reason",
+            dataset=f"{row.form}.csv",
+        )
+        for row in bad.itertuples(index=False)
+    ]
 
 
 def synth(

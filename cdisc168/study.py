@@ -102,6 +102,7 @@ class Study:
     remission_map: dict[str, str]
     dlt_rules: dict[str, Any]
     blq: dict[str, str]
+    excluded_forms: dict[str, str]
 
     @property
     def mappings_dir(self) -> Path:
@@ -325,4 +326,5 @@ def load_study(path: Path | str | None = None) -> Study:
         remission_map=remission_map,
         dlt_rules=dict(r.sub("dlt_rules").data),
         blq=blq,
+        excluded_forms=r.str_map("excluded_forms"),
     )

@@ -1,0 +1,310 @@
+"""The SDTM stage: raw forms + specs → SDTM datasets, lineage and exclusions (DESIGN.md data flow).
+
+Order of work:
+
+1. the data cut: raw records whose record date starts after ``data_cut`` are excluded and reported;
+2. every spec is mapped row by row (:mod:`cdisc168.sdtm.engine`);
+3. the subject reference dates come from DM (RFSTDTC for --DY, RFXSTDTC for --LOBXFL);
+4. the subject visit calendar is built from every record's raw VISIT and date (VISITNUM, VISIT,
+   VISITDY; unscheduled visits numbered previous + .01);
+5. the dataset-level derivations run: EPOCH (from SE), --DY, --LOBXFL, --SEQ;
+6. SUPP-- datasets are assembled from the SUPP values, keyed on --SEQ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cdisc168.findings import Findings, Severity, findings_from_mask
+from cdisc168.raw.contracts import FORM, ROW
+from cdisc168.raw.forms import FormCatalogue
+from cdisc168.raw.load import RawStudy
+from cdisc168.sdtm import dates, derive, text
+from cdisc168.sdtm.engine import MappedDataset, map_dataset
+from cdisc168.spec import DatasetSpec, load_spec
+from cdisc168.standards.study_ct import StudyCT
+from cdisc168.study import Study
+
+SPEC_ORDER_FIRST = ("DM", "SE")  # reference dates and elements are needed by every other domain
+
+
+@dataclass
+class SdtmResult:
+    """SDTM datasets (spec variables in spec order, sorted by keys), their SUPP--, lineage, exclusions."""
+
+    datasets: dict[str, pd.DataFrame]
+    specs: dict[str, DatasetSpec]
+    lineage: pd.DataFrame
+    exclusions: pd.DataFrame
+    findings: Findings = field(default_factory=Findings)
+
+
+def load_specs(mappings_dir: Path, forms: FormCatalogue) -> dict[str, DatasetSpec]:
+    """Every ``mappings/sdtm/*.yaml`` spec, DM and SE first, then alphabetical."""
+    specs = {}
+    for path in sorted((mappings_dir / "sdtm").glob("*.yaml")):
+        spec = load_spec(path, forms)
+        specs[spec.name] = spec
+    first = [n for n in SPEC_ORDER_FIRST if n in specs]
+    return {n: specs[n] for n in first + sorted(set(specs) - set(first))}
+
+
+def apply_data_cut(raw: RawStudy, study: Study) -> tuple[RawStudy, pd.DataFrame]:
+    """Exclude raw records that start after the data cut (partial dates: only when certainly after)."""
+    kept, excluded = {}, []
+    for name, frame in raw.items():
+        column = raw.forms[name].record_date
+        if column is None or frame.empty:
+            kept[name] = frame
+            continue
+        after = dates.starts_after(dates.to_dtc(frame[column]), study.data_cut)
+        excluded.append(
+            frame.loc[after.to_numpy(), [FORM, ROW]].assign(
+                reason=f"starts after the data cut {study.data_cut.isoformat()} ({column})"
+            )
+        )
+        kept[name] = frame.loc[~after.to_numpy()]
+    exclusions = (
+        pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=[FORM, ROW, "reason"])
+    )
+    return RawStudy(raw.raw_dir, kept, raw.forms), exclusions
+
+
+def _derivations(mapped: MappedDataset, name: str) -> list[tuple[str, str | None]]:
+    """(variable, of) for the variables of ``mapped`` that use the dataset-level derivation ``name``."""
+    return [
+        (v.name, v.of)
+        for v in mapped.spec.variables
+        if v.rule is not None and v.rule.kind == "derive" and v.rule.params["name"] == name
+    ]
+
+
+def _visit_calendar(mapped: dict[str, MappedDataset], study: Study) -> pd.DataFrame:
+    records = pd.concat(
+        [m.frame[["USUBJID", "_VISIT", "_DATE"]] for m in mapped.values() if not m.frame.empty],
+        ignore_index=True,
+    ).rename(columns={"_VISIT": "VISIT"})
+    return derive.build_visit_calendar(records, study)
+
+
+def _apply_visits(m: MappedDataset, calendar: pd.DataFrame) -> None:
+    wanted = {k: _derivations(m, k) for k in ("visit", "visitnum", "visitdy")}
+    if not any(wanted.values()) or m.frame.empty:
+        return
+    keyed = m.frame[["USUBJID", "_VISIT", "_DATE"]].merge(
+        calendar, how="left", left_on=["USUBJID", "_VISIT", "_DATE"], right_on=["USUBJID", "VISIT", "_DATE"]
+    )
+    source = {"visit": "VISIT_SDTM", "visitnum": "VISITNUM", "visitdy": "VISITDY"}
+    for kind, variables in wanted.items():
+        for variable, _ in variables:
+            m.frame[variable] = keyed[source[kind]].to_numpy()
+
+
+def _finish(m: MappedDataset, study: Study, ref: pd.DataFrame, elements: pd.DataFrame | None) -> None:
+    frame = m.frame
+    for variable, of in _derivations(m, "dy"):
+        frame[variable] = derive.derive_dy(frame[of], frame["USUBJID"], ref["RFSTDTC"])
+    if elements is not None:
+        for variable, of in _derivations(m, "epoch"):
+            frame[variable] = derive.derive_epoch(frame[of], frame["USUBJID"], elements)
+    for variable, of in _derivations(m, "lobxfl"):
+        testcd = f"{m.spec.name}TESTCD"
+        result = f"{m.spec.name}ORRES"
+        frame[variable] = derive.derive_lobxfl(frame, [testcd], of, result, ref["RFXSTDTC"])
+    for variable, _ in _derivations(m, "seq"):
+        keys = [k for k in m.spec.keys if k not in ("STUDYID", "USUBJID", variable)]
+        frame[variable] = derive.derive_seq(frame, [*keys, FORM, ROW])
+
+
+def _apply_text_rules(m: MappedDataset) -> tuple[list[pd.DataFrame], list]:
+    """ASCII and 200-character rules on every character variable and SUPP value (STUDY.md "Decisions").
+
+    Non-ASCII text is transliterated by the documented table (a warning per value); text that cannot
+    be transliterated is an error and stays as collected. Values over 200 characters keep their first
+    part and continue in SUPP-- ``<VAR>1..n`` (SDTMIG 3.4 §4.5.3.2). Returns the continuation records
+    (QNAM, QLABEL, QVAL, QORIG indexed by parent record) and the findings.
+    """
+    findings: list = []
+    continuations = []
+    frame = m.frame
+    seq = f"{m.spec.name}SEQ"
+    seqs = frame[seq] if seq in frame.columns else None
+    targets = [(v.name, v.label, v.origin, frame) for v in m.spec.variables if v.type == "Char"]
+    targets += [(s.qnam, s.qlabel, s.origin, m.supp_values) for s in m.spec.supp]
+    for name, label, origin, holder in targets:
+        values = holder[name]
+        if values.isna().all():
+            continue
+        result = text.transliterate(values.astype("object"))
+        if result.changed.any() or result.untransliterable.any():
+            findings.extend(result.findings(m.spec.name, name, rows=None, usubjid=frame["USUBJID"], seq=seqs))
+            holder[name] = result.values
+        if holder is frame and (holder[name].str.len() > text.SAS_V5_MAX_CHAR).any():
+            split = text.split_to_supp(holder[name], name, label)
+            holder[name] = split.parent
+            continuations.append(split.supp.assign(QORIG=origin))
+    return continuations, findings
+
+
+def _supp(m: MappedDataset, study: Study, continuations: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """SUPP-- records: one per parent record and QNAM with a value (SDTMIG 3.4 §8.4), plus the
+    continuations of long text (§4.5.3.2)."""
+    if (not m.spec.supp and not continuations) or m.frame.empty:
+        return None
+    seq = f"{m.spec.name}SEQ"
+    keyed = seq in m.frame.columns  # DM has one record per subject: SUPPDM has no IDVAR (§8.4.1)
+    parts = []
+    for entry in m.spec.supp:
+        values = m.supp_values[entry.qnam]
+        has = values.notna().to_numpy()
+        parent = m.frame.loc[has]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "STUDYID": study.studyid,
+                    "RDOMAIN": m.spec.name,
+                    "USUBJID": parent["USUBJID"].to_numpy(),
+                    "IDVAR": seq if keyed else None,
+                    "IDVARVAL": parent[seq].map("{:.0f}".format).to_numpy() if keyed else None,
+                    "QNAM": entry.qnam,
+                    "QLABEL": entry.qlabel,
+                    "QVAL": values[has].astype(str).to_numpy(),
+                    "QORIG": entry.origin,
+                    "QEVAL": entry.qeval,
+                    FORM: parent[FORM].to_numpy(),
+                    ROW: parent[ROW].to_numpy(),
+                    "_SEQ": parent[seq].to_numpy() if keyed else 0,
+                }
+            )
+        )
+    for extra in continuations:
+        parent = m.frame.loc[extra.index]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "STUDYID": study.studyid,
+                    "RDOMAIN": m.spec.name,
+                    "USUBJID": parent["USUBJID"].to_numpy(),
+                    "IDVAR": seq if keyed else None,
+                    "IDVARVAL": parent[seq].map("{:.0f}".format).to_numpy() if keyed else None,
+                    "QNAM": extra["QNAM"].to_numpy(),
+                    "QLABEL": extra["QLABEL"].to_numpy(),
+                    "QVAL": extra["QVAL"].to_numpy(),
+                    "QORIG": extra["QORIG"].to_numpy(),
+                    "QEVAL": None,
+                    FORM: parent[FORM].to_numpy(),
+                    ROW: parent[ROW].to_numpy(),
+                    "_SEQ": parent[seq].to_numpy() if keyed else 0,
+                }
+            )
+        )
+    supp = pd.concat(parts, ignore_index=True)
+    order = {e.qnam: i for i, e in enumerate(m.spec.supp)}
+    order.update({q: len(order) + i for i, q in enumerate(sorted(set(supp["QNAM"]) - set(order)))})
+    supp = supp.assign(_Q=supp["QNAM"].map(order)).sort_values(["USUBJID", "_SEQ", "_Q"], kind="mergesort")
+    return supp.drop(columns=["_Q", "_SEQ"]).reset_index(drop=True)
+
+
+def _last_contact(raw: RawStudy, study: Study) -> pd.Series:
+    """Last contact per subject (USUBJID → date): the latest full record date of any raw form, never
+    after the data cut (STUDY.md: RFENDTC/RFPENDTC <= the cut). ``raw`` is already cut."""
+    parts = []
+    for name, frame in raw.items():
+        column = raw.forms[name].record_date
+        if column is None or frame.empty:
+            continue
+        usubjid = derive.derive_usubjid(frame["SITEID"], frame["SUBJID"], study.studyid)
+        parts.append(pd.DataFrame({"USUBJID": usubjid, "_DATE": dates.dtc_date(dates.to_dtc(frame[column]))}))
+    dated = pd.concat(parts, ignore_index=True).dropna(subset=["_DATE"])
+    last = dated.groupby("USUBJID")["_DATE"].max().clip(upper=pd.Timestamp(study.data_cut))
+    return last.dt.strftime("%Y-%m-%d")
+
+
+def _apply_reference_dates(m: MappedDataset, last_contact: pd.Series) -> None:
+    for variable, _ in _derivations(m, "last_contact"):
+        m.frame[variable] = m.frame["USUBJID"].map(last_contact).astype("object")
+
+
+def _apply_element_ends(m: MappedDataset, rfpendtc: pd.Series) -> None:
+    """SEENDTC = the start of the subject's next element; the last element ends at RFPENDTC
+    (SDTMIG 3.4 SE assumptions: elements are contiguous)."""
+    for variable, _ in _derivations(m, "seendtc"):
+        frame = m.frame
+        start = dates.earliest_possible(frame["SESTDTC"])
+        order = frame.assign(_T=start).sort_values(["USUBJID", "_T"], kind="mergesort")
+        following = order.groupby("USUBJID")["SESTDTC"].shift(-1)
+        following = following.where(following.notna(), order["USUBJID"].map(rfpendtc))
+        frame[variable] = following.reindex(frame.index).astype("object")
+
+
+def _final(m: MappedDataset) -> pd.DataFrame:
+    keys = list(m.spec.keys)
+    frame = m.frame.sort_values(keys, kind="mergesort", na_position="first") if keys else m.frame
+    return frame.reset_index(drop=True)
+
+
+def build_sdtm(
+    raw: RawStudy, study: Study, forms: FormCatalogue, specs: dict[str, DatasetSpec], study_ct: StudyCT
+) -> SdtmResult:
+    """Run the SDTM stage on raw forms already checked against their contracts."""
+    findings = Findings()
+    cut_raw, cut_exclusions = apply_data_cut(raw, study)
+    mapped = {name: map_dataset(spec, cut_raw, study, study_ct, forms) for name, spec in specs.items()}
+    for m in mapped.values():
+        findings.extend(m.findings)
+    last_contact = _last_contact(cut_raw, study)
+    for m in mapped.values():
+        _apply_reference_dates(m, last_contact)
+    dm = (
+        mapped["DM"].frame.set_index("USUBJID")
+        if "DM" in mapped
+        else pd.DataFrame(columns=["RFSTDTC", "RFXSTDTC", "RFPENDTC"])
+    )
+    ref = dm[["RFSTDTC", "RFXSTDTC"]]
+    for m in mapped.values():
+        _apply_element_ends(m, dm["RFPENDTC"])
+    calendar = _visit_calendar(mapped, study)
+    for m in mapped.values():
+        _apply_visits(m, calendar)
+    elements = mapped["SE"].frame if "SE" in mapped else None
+    for m in mapped.values():
+        _finish(m, study, ref, elements)
+
+    datasets: dict[str, pd.DataFrame] = {}
+    lineage_parts = []
+    for name, m in mapped.items():
+        continuations, text_findings = _apply_text_rules(m)
+        findings.extend(text_findings)
+        final = _final(m)
+        datasets[name] = final
+        seq = f"{name}SEQ"
+        lineage_parts.append(
+            final[[FORM, ROW]].assign(DOMAIN=name, USUBJID=final["USUBJID"], SEQ=final.get(seq, None))
+        )
+        if m.joined_lineage is not None:
+            lineage_parts.append(m.joined_lineage.assign(DOMAIN=name, SEQ=None))
+        supp = _supp(m, study, continuations)
+        if supp is not None:
+            datasets[f"SUPP{name}"] = supp
+    lineage = pd.concat(lineage_parts, ignore_index=True) if lineage_parts else pd.DataFrame()
+    exclusions = pd.concat(
+        [cut_exclusions.assign(dataset="")]
+        + [m.exclusions.assign(dataset=n) for n, m in mapped.items() if not m.exclusions.empty],
+        ignore_index=True,
+    )
+    for (form, reason), group in cut_exclusions.groupby([FORM, "reason"], sort=True):
+        findings.extend(
+            findings_from_mask(
+                group,
+                pd.Series(True, index=group.index),
+                rule="SD-DATACUT",
+                severity=Severity.NOTICE,
+                message=f"record excluded: {reason}",
+                dataset=f"{form}.csv",
+                row_column=ROW,
+            )
+        )
+    return SdtmResult(datasets, specs, lineage, exclusions, findings)
