@@ -13,6 +13,8 @@ dtc         raw date (+ time) → ISO 8601, partial precision kept: ``{dtc: {dat
 derive      a named engine derivation: ``{derive: seq}``, ``{derive: dy, of: AESTDTC}``
 decode      the paired name of a code: ``{decode: {codelist: LBTESTCD, from: LBTESTCD}}``
 case        the first branch whose ``when`` holds: ``{case: [{when: {...}, constant: X}, {constant: Y}]}``
+template    text with raw values put in: ``{template: "DAY {NOMDAY}"}`` (column names only, no expressions)
+duration    a day count as an ISO 8601 duration: ``{duration: {days: NOMDAY}}`` → "P7D", "-P7D"
 ==========  ======================================================================================
 
 Standard variables take label, type, core and role from the SDTMIG 3.4 metadata; a spec may repeat
@@ -35,7 +37,7 @@ from cdisc168.standards import ig
 ORIGIN_TYPES = frozenset(
     {"Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available", "Other"}
 )
-RULES = ("source", "constant", "ct", "dtc", "derive", "decode", "case")
+RULES = ("source", "constant", "ct", "dtc", "derive", "decode", "case", "template", "duration")
 DERIVATIONS = frozenset(
     {
         "studyid",
@@ -50,8 +52,16 @@ DERIVATIONS = frozenset(
         "lobxfl",
         "last_contact",
         "seendtc",
+        "stresc",
+        "stresn",
+        "stresu",
+        "stnrlo",
+        "stnrhi",
+        "nrind",
+        "std_lloq",
     }
 )
+RESULT_DERIVATIONS = frozenset({"stresc", "stresn", "stresu", "stnrlo", "stnrhi", "nrind", "std_lloq"})
 _META = frozenset(
     {
         "only",
@@ -75,6 +85,7 @@ _META = frozenset(
     }
 )
 _GENERAL_CLASSES = ("Interventions", "Events", "Findings", "Findings About")
+_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 _CONDITION_KEYS = frozenset({"column", "in", "not_in", "empty", "all", "any"})
 
@@ -146,6 +157,10 @@ class Rule:
             return {p["from"]}
         if self.kind == "dtc":
             return {c for c in (p.get("date"), p.get("time")) if c}
+        if self.kind == "template":
+            return set(p["columns"])
+        if self.kind == "duration":
+            return {p["days"]}
         return set()
 
 
@@ -240,6 +255,35 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class StandardUnit:
+    """The standard unit of one test and how collected units convert to it (result = value × factor).
+
+    ``keep`` lists collected units that are not convertible (assay-specific, e.g. IU/mL vs U/mL for an
+    autoantibody): such results keep their own --STRESU, never silently standardised.
+    """
+
+    unit: str | None
+    factors: dict[str, float]
+    keep: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultsSpec:
+    """Where a findings dataset's results are and how to standardise them (SDTMIG 3.4 §4.5.1)."""
+
+    value: str
+    unit: str | None
+    test: str
+    standard: dict[str, StandardUnit]
+    lloq: str | None = None
+    low: str | None = None
+    high: str | None = None
+
+    def columns(self) -> set[str]:
+        return {c for c in (self.value, self.unit, self.test, self.lloq, self.low, self.high) if c}
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A dataset spec: name, IG class/label/structure, keys, sources, variables and SUPP-- entries."""
 
@@ -252,6 +296,7 @@ class DatasetSpec:
     variables: tuple[VariableSpec, ...]
     supp: tuple[SuppSpec, ...]
     path: Path
+    results: ResultsSpec | None = None
 
     @property
     def variable_names(self) -> tuple[str, ...]:
@@ -312,12 +357,21 @@ def _rule(raw: dict[str, Any], where: Where, *, required: bool) -> Rule | None:
                 raise branch_where.error("a case branch is a mapping with an optional `when` and one rule")
             when = _condition(branch["when"], branch_where) if "when" in branch else None
             inner = _rule({k: v for k, v in branch.items() if k != "when"}, branch_where, required=True)
-            if inner is not None and inner.kind in ("case", "derive"):
-                raise branch_where.error("a case branch takes source, constant, ct, dtc or decode")
+            if inner is not None and inner.kind == "case":
+                raise branch_where.error("a case branch cannot hold another case")
             branches.append((when, inner))
         params = {"branches": branches}
     elif kind == "constant":
         params = {"value": value}
+    elif kind == "template":
+        columns = _TEMPLATE_FIELD.findall(str(value))
+        if not columns:
+            raise where.error("`template` needs at least one {COLUMN} placeholder")
+        params = {"text": str(value), "columns": columns}
+    elif kind == "duration":
+        if not isinstance(value, dict) or "days" not in value:
+            raise where.error("`duration` takes {days: COLUMN}")
+        params = {"days": str(value["days"])}
     elif kind == "derive":
         if value not in DERIVATIONS:
             raise where.error(f"unknown derivation {value!r}; known: {sorted(DERIVATIONS)}")
@@ -523,11 +577,42 @@ def _check_columns(spec: DatasetSpec, forms: FormCatalogue) -> None:
         rules = [(v.name, v.rule) for v in spec.variables if v.rule and v.name not in source.overrides]
         rules += list(source.overrides.items())
         rules += [(s.qnam, s.rule) for s in spec.supp if s.applies_to(source.form)]
+        if spec.results is not None:
+            for column in spec.results.columns() - known - set(spec.variable_names):
+                raise source.where.error(f"results: unknown column {column!r} of raw form {source.form}.csv")  # type: ignore[union-attr]
         for name, rule in rules:
             if rule is None:
                 continue
             for column in rule.columns() - known:
                 raise rule.where.error(f"{name}: unknown column {column!r} of raw form {source.form}.csv")
+
+
+def _results(raw: Any, file: Path) -> ResultsSpec | None:
+    if raw is None:
+        return None
+    where = Where(file, raw.get("__line__", 0) if isinstance(raw, dict) else 0)
+    if not isinstance(raw, dict) or not {"value", "test", "standard"} <= set(raw):
+        raise where.error(
+            "`results` needs `value`, `test` and `standard` (and optionally unit, lloq, low, high)"
+        )
+    standard = {}
+    for test, entry in raw["standard"].items():
+        if test == "__line__":
+            continue
+        if not isinstance(entry, dict) or "unit" not in entry:
+            raise where.error(f"results.standard.{test}: needs `unit` (null for a unitless test)")
+        factors = {str(k): float(v) for k, v in (entry.get("from") or {}).items() if k != "__line__"}
+        keep = tuple(str(u) for u in entry.get("keep") or ())
+        standard[str(test)] = StandardUnit(unit=entry["unit"], factors=factors, keep=keep)
+    return ResultsSpec(
+        value=str(raw["value"]),
+        unit=raw.get("unit"),
+        test=str(raw["test"]),
+        standard=standard,
+        lloq=raw.get("lloq"),
+        low=raw.get("low"),
+        high=raw.get("high"),
+    )
 
 
 def load_spec(path: Path | str, forms: FormCatalogue | None = None) -> DatasetSpec:
@@ -579,7 +664,13 @@ def load_spec(path: Path | str, forms: FormCatalogue | None = None) -> DatasetSp
         variables=variables,
         supp=supp,
         path=file,
+        results=_results(raw.get("results"), file),
     )
+    if spec.results is None and any(
+        v.rule is not None and v.rule.kind == "derive" and v.rule.params["name"] in RESULT_DERIVATIONS
+        for v in variables
+    ):
+        raise top.error("result derivations (stresc, stresn, ...) need a `results` block")
     if forms is not None:
         _check_columns(spec, forms)
     return spec

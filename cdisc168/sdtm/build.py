@@ -136,7 +136,7 @@ def _apply_text_rules(m: MappedDataset) -> tuple[list[pd.DataFrame], list]:
     targets += [(s.qnam, s.qlabel, s.origin, m.supp_values) for s in m.spec.supp]
     for name, label, origin, holder in targets:
         values = holder[name]
-        if values.isna().all():
+        if values.isna().all() or pd.api.types.is_numeric_dtype(values):
             continue
         result = text.transliterate(values.astype("object"))
         if result.changed.any() or result.untransliterable.any():

@@ -9,6 +9,7 @@ row, FORMSEQ) plus the raw VISIT and record date for the visit calendar. Dataset
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,9 +19,9 @@ from cdisc168.findings import Finding
 from cdisc168.raw.contracts import FORM, ROW
 from cdisc168.raw.forms import FormCatalogue
 from cdisc168.raw.load import RawStudy
-from cdisc168.sdtm import conditions, dates, rules
+from cdisc168.sdtm import conditions, dates, results, rules
 from cdisc168.sdtm.derive import derive_usubjid
-from cdisc168.spec import DatasetSpec, Rule, SourceSpec
+from cdisc168.spec import RESULT_DERIVATIONS, DatasetSpec, Rule, SourceSpec
 from cdisc168.standards.study_ct import StudyCT
 from cdisc168.study import Study
 
@@ -106,6 +107,7 @@ def _apply(
     ctx: rules.RuleContext,
     name: str,
     study: Study,
+    std: Callable[[], pd.DataFrame] | None = None,
 ) -> tuple[pd.Series | None, list[Finding]]:
     kind = rule.kind
     if kind == "case":
@@ -117,7 +119,16 @@ def _apply(
             if when is not None:
                 take &= conditions.evaluate(when, frame)
             if take.any():
-                values, found = _apply(branch, frame.loc[take], out.loc[take], vtype, ctx, name, study)
+                values, found = _apply(
+                    branch,
+                    frame.loc[take],
+                    out.loc[take],
+                    vtype,
+                    ctx,
+                    name,
+                    study,
+                    None if std is None else (lambda rows=take: std().loc[rows]),
+                )
                 result.loc[take] = values
                 found_all.extend(found)
             decided |= take
@@ -132,6 +143,10 @@ def _apply(
         return rules.apply_dtc(rule, frame), []
     if kind == "decode":
         return rules.apply_decode(rule, frame, out, ctx), []
+    if kind == "template":
+        return rules.apply_template(rule, frame), []
+    if kind == "duration":
+        return rules.apply_duration(rule, frame), []
     derivation = rule.params["name"]
     if derivation == "studyid":
         return pd.Series(study.studyid, index=frame.index, dtype="object"), []
@@ -139,6 +154,8 @@ def _apply(
         return pd.Series(ctx.domain, index=frame.index, dtype="object"), []
     if derivation == "usubjid":
         return frame["USUBJID"], []
+    if derivation in RESULT_DERIVATIONS and std is not None:
+        return std()[derivation], []
     if derivation in DATASET_LEVEL:
         return None, []  # computed once every record of the dataset exists
     raise ValueError(f"{ctx.domain}.{name}: derivation {derivation!r} has no implementation")
@@ -179,10 +196,25 @@ def map_source(
     data = data.reset_index(drop=True)
     ctx = rules.RuleContext(domain=spec.name, form=source.form, study_ct=study_ct)
     out = pd.DataFrame(index=data.index)
+    cache: dict[str, pd.DataFrame] = {}
+
+    def std() -> pd.DataFrame:
+        """Standard results, computed once, after the variables they may key on (e.g. PCTESTCD)."""
+        if "std" not in cache:
+            assert spec.results is not None
+            known = data.assign(**{c: out[c] for c in out.columns if c not in data.columns})
+            cache["std"], found = results.standardize(
+                known, spec.results, study.blq["stresc"], source.form, spec.name
+            )
+            findings.extend(found)
+        return cache["std"]
+
     for variable in spec.variables:
         rule = source.overrides.get(variable.name, variable.rule)
         assert rule is not None  # guaranteed by the spec loader
-        values, found = _apply(rule, data, out, variable.type, ctx, variable.name, study)
+        values, found = _apply(
+            rule, data, out, variable.type, ctx, variable.name, study, std if spec.results else None
+        )
         findings.extend(found)
         out[variable.name] = (
             values if values is not None else pd.Series(None, index=data.index, dtype="object")
@@ -192,8 +224,12 @@ def map_source(
         if not entry.applies_to(source.form):
             supp[entry.qnam] = pd.Series(None, index=data.index, dtype="object")
             continue
-        values, found = _apply(entry.rule, data, out, "Char", ctx, entry.qnam, study)
+        values, found = _apply(
+            entry.rule, data, out, "Char", ctx, entry.qnam, study, std if spec.results else None
+        )
         findings.extend(found)
+        if values is not None and pd.api.types.is_numeric_dtype(values):
+            values = results.number_text(values)  # QVAL is character
         supp[entry.qnam] = values
     for join in source.joins:
         out[f"{join.alias}.{FORM}"] = data[f"{join.alias}.{FORM}"]

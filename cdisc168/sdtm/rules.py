@@ -7,12 +7,13 @@ be mapped keeps its collected text and raises an error finding naming form, row,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from cdisc168.findings import Finding, Severity, findings_from_mask
-from cdisc168.raw.contracts import FORM, ROW
+from cdisc168.raw.contracts import ROW
 from cdisc168.sdtm import dates
 from cdisc168.spec import Rule
 from cdisc168.standards.study_ct import StudyCT
@@ -128,6 +129,22 @@ def apply_decode(rule: Rule, frame: pd.DataFrame, out: pd.DataFrame, ctx: RuleCo
     return values.map(decodes).astype("object")
 
 
-def lineage_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The lineage every SDTM record keeps: raw form, CSV row and FORMSEQ."""
-    return frame[[FORM, ROW, "FORMSEQ"]]
+def apply_template(rule: Rule, frame: pd.DataFrame) -> pd.Series:
+    """``template``: literal text with raw values put in place of ``{COLUMN}`` (missing if any is missing)."""
+    pieces = re.split(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}", rule.params["text"])
+    result = pd.Series("", index=frame.index, dtype="object")
+    missing = pd.Series(False, index=frame.index)
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:
+            result = result + piece
+        else:
+            values = _blank_to_na(frame[piece])
+            missing |= values.isna()
+            result = result + values.fillna("").astype(str)
+    return result.where(~missing, None)
+
+
+def apply_duration(rule: Rule, frame: pd.DataFrame) -> pd.Series:
+    """``duration``: a whole number of days → ISO 8601 duration ("P7D", "-P7D", "P0D"; SDTMIG 3.4 §4.4.3)."""
+    days = pd.to_numeric(_blank_to_na(frame[rule.params["days"]]), errors="coerce")
+    return dates.elapsed_iso_duration(days).astype("object")

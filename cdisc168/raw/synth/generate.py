@@ -16,7 +16,7 @@ from cdisc168.raw.forms import FormCatalogue, load_forms
 from cdisc168.raw.synth import core_forms, disease, labs, safety
 from cdisc168.raw.synth.context import SynthContext, stream
 from cdisc168.raw.synth.subjects import make_subjects
-from cdisc168.raw.synth.visits import make_visits
+from cdisc168.raw.synth.visits import align_completion, make_visits
 from cdisc168.study import Study, load_study
 from cdisc168.write.package import atomic_folder
 
@@ -46,6 +46,7 @@ def make_context(n_subjects: int, seed: int, study: Study) -> SynthContext:
     """The subject and visit backbones every form generator reads."""
     subjects = make_subjects(stream(seed, "subjects"), n_subjects, study)
     visits = make_visits(stream(seed, "visits"), subjects, study)
+    subjects = align_completion(subjects, visits, study)
     return SynthContext(study=study, seed=seed, subjects=subjects, visits=visits)
 
 
@@ -63,6 +64,14 @@ def synthesize(
     return {name: generators[name](ctx) for name in forms.names}
 
 
+def write_forms(frames: dict[str, pd.DataFrame], out_dir: Path | str) -> list[Path]:
+    """Write one UTF-8 CSV per form into ``out_dir``, replacing the folder as a whole, atomically."""
+    with atomic_folder(out_dir) as staging:
+        for name, frame in frames.items():
+            frame.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8")
+    return [Path(out_dir) / f"{name}.csv" for name in frames]
+
+
 def write_synthetic(
     out_dir: Path | str,
     n_subjects: int = DEFAULT_SUBJECTS,
@@ -70,12 +79,5 @@ def write_synthetic(
     study: Study | None = None,
     forms: FormCatalogue | None = None,
 ) -> list[Path]:
-    """Write one UTF-8 CSV per form into ``out_dir`` (same seed, same bytes). Returns the paths.
-
-    ``out_dir`` is replaced as a whole, atomically: it then holds exactly the generated forms.
-    """
-    frames = synthesize(n_subjects, seed, study, forms)
-    with atomic_folder(out_dir) as staging:
-        for name, frame in frames.items():
-            frame.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8")
-    return [Path(out_dir) / f"{name}.csv" for name in frames]
+    """Generate and write the synthetic raw forms (same seed, same bytes). Returns the paths."""
+    return write_forms(synthesize(n_subjects, seed, study, forms), out_dir)

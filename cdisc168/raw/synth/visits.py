@@ -51,8 +51,16 @@ def make_visits(rng: np.random.Generator, subjects: pd.DataFrame, study: Study) 
     jitter = np.rint(rng.triangular(lo - 0.49, 0, hi + 0.49 + 1e-9, n)).astype(int)
     outside = (rng.uniform(size=n) < P_OUT_OF_WINDOW) & (grid["NOMDAY"].to_numpy() > 28)
     jitter = np.where(outside, hi + rng.integers(1, 4, n), jitter)
-    fixed = grid["NOMDAY"].between(-5, 1).to_numpy()  # LD days, infusion and D1 are exact
+    # Leukapheresis (the apher date), the LD days, the infusion and D1 are exact.
+    fixed = (grid["NOMDAY"].between(-5, 1) | (grid["VISIT"] == "LEUKAPHERESIS")).to_numpy()
     jitter = np.where(fixed, 0, jitter)
+    # A subject who completed attended the final visit within its window, on or before their last day.
+    final = (grid["VISITNUM"] == study.visits[-1].visitnum).to_numpy() & (
+        grid["FATE"] == "COMPLETED"
+    ).to_numpy()
+    jitter = np.where(
+        final, np.minimum(jitter, grid["LASTDAY"].to_numpy() - grid["NOMDAY"].to_numpy()), jitter
+    )
     grid["DAY"] = grid["NOMDAY"] + jitter
     # Screening happens at consent.
     screening = grid["VISIT"] == study.visits[0].visit
@@ -66,7 +74,7 @@ def make_visits(rng: np.random.Generator, subjects: pd.DataFrame, study: Study) 
     grid["LASTNUM"] = np.repeat(last_visitnum.to_numpy(), len(sched))
     keep = grid["LASTNUM"].isna() | (grid["VISITNUM"] <= grid["LASTNUM"])
     keep &= grid["DAY"] <= grid["LASTDAY"]
-    missed = (rng.uniform(size=n) < P_MISSED) & (grid["NOMDAY"] > 28)
+    missed = (rng.uniform(size=n) < P_MISSED) & (grid["NOMDAY"] > 28) & ~final
     keep &= ~missed
     visits = grid.loc[keep, ["SITEID", "SUBJID", "VISIT", "VISITNUM", "NOMDAY", "DAY", "VISDT"]]
 
@@ -114,3 +122,13 @@ def make_visits(rng: np.random.Generator, subjects: pd.DataFrame, study: Study) 
     out["NOMDAY"] = out["NOMDAY"].astype(int)
     out["DAY"] = out["DAY"].astype(int)
     return out.sort_values(["SITEID", "SUBJID", "VISDT", "VISITNUM"], kind="mergesort").reset_index(drop=True)
+
+
+def align_completion(subjects: pd.DataFrame, visits: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Completers end the study at their final (MONTH 24) visit: EOSDT becomes that visit's date."""
+    final = visits.loc[visits["VISITNUM"] == study.visits[-1].visitnum, ["SITEID", "SUBJID", "VISDT"]]
+    dates = subjects[["SITEID", "SUBJID"]].merge(final, how="left", on=["SITEID", "SUBJID"])["VISDT"]
+    completed = (subjects["FATE"] == "COMPLETED").to_numpy() & dates.notna().to_numpy()
+    out = subjects.copy()
+    out.loc[completed, "EOSDT"] = dates[completed].to_numpy()
+    return out
