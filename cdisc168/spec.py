@@ -85,6 +85,17 @@ _META = frozenset(
     }
 )
 _GENERAL_CLASSES = ("Interventions", "Events", "Findings", "Findings About")
+# Virtual sources: records that do not come from a raw form. "@rows" are the spec's own literal rows
+# (trial design), "@visits" the planned schedule of study.yaml, "@calendar" the subject visit calendar
+# built from every mapped record (SV).
+VIRTUAL_FORMS: dict[str, tuple[str, ...]] = {
+    "@visits": ("VISITNUM", "VISIT", "VISITDY", "DAY", "WINDOW_LO", "WINDOW_HI"),
+    "@calendar": ("USUBJID", "VISITNUM", "VISIT", "VISITDY", "SVSTDTC", "SVENDTC", "SVUPDES"),
+}
+STUDY_VALUES = frozenset({"studyid", "title", "sponsor", "registry_id", "data_cut", "data_cut_description"})
+SUMMARIES = frozenset(
+    {"first_consent", "last_contact", "subjects_screened", "subjects_enrolled", "subjects_treated"}
+)
 _TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 _CONDITION_KEYS = frozenset({"column", "in", "not_in", "empty", "all", "any"})
@@ -297,6 +308,7 @@ class DatasetSpec:
     supp: tuple[SuppSpec, ...]
     path: Path
     results: ResultsSpec | None = None
+    rows: tuple[dict[str, Any], ...] = ()
 
     @property
     def variable_names(self) -> tuple[str, ...]:
@@ -518,8 +530,8 @@ def _source(raw: Any, file: Path, domain: str, forms: FormCatalogue | None) -> S
         raise SpecError(f"{file}: every source needs a `form`, got {raw!r}")
     where = Where(file, raw["__line__"])
     form = str(raw["form"])
-    if forms is not None and form not in forms.forms:
-        raise where.error(f"unknown raw form {form!r}; known: {list(forms.names)}")
+    if forms is not None and form not in forms.forms and form not in (*VIRTUAL_FORMS, "@rows"):
+        raise where.error(f"unknown raw form {form!r}; known: {list(forms.names)} or a virtual source")
     unpivot = tuple(
         UnpivotItem(column=str(col), attributes={k: str(v) for k, v in attrs.items() if k != "__line__"})
         for col, attrs in (raw.get("unpivot") or {}).items()
@@ -567,9 +579,14 @@ def _source(raw: Any, file: Path, domain: str, forms: FormCatalogue | None) -> S
 def _check_columns(spec: DatasetSpec, forms: FormCatalogue) -> None:
     """Every raw column a rule or condition names exists in its form (or the unpivot's virtual columns)."""
     for source in spec.sources:
-        known = set(forms[source.form].column_names) | source.virtual_columns() | source.joined_columns(forms)
+        if source.form == "@rows":
+            row_columns = {k for row in spec.rows for k in row}
+            columns = (*row_columns, "SITEID", "SUBJID")
+        else:
+            columns = VIRTUAL_FORMS.get(source.form) or forms[source.form].column_names
+        known = set(columns) | source.virtual_columns() | source.joined_columns(forms)
         for item in source.unpivot:
-            if item.column not in forms[source.form].column_names:
+            if item.column not in columns:
                 raise source.where.error(f"unpivot column {item.column!r} is not in {source.form}.csv")  # type: ignore[union-attr]
         if source.when is not None:
             for column in source.when.columns() - known:
@@ -585,6 +602,30 @@ def _check_columns(spec: DatasetSpec, forms: FormCatalogue) -> None:
                 continue
             for column in rule.columns() - known:
                 raise rule.where.error(f"{name}: unknown column {column!r} of raw form {source.form}.csv")
+
+
+def _literal_row(raw: Any, file: Path) -> dict[str, Any]:
+    """One literal row: column → text, number, null, ``{study: KEY}`` or ``{summary: NAME}``."""
+    where = Where(file, raw.get("__line__", 0) if isinstance(raw, dict) else 0)
+    if not isinstance(raw, dict):
+        raise where.error("a literal row is a mapping of column to value")
+    row = {}
+    for key, value in raw.items():
+        if key == "__line__":
+            continue
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "__line__"}
+            if (value.keys() == {"study"} and value["study"] in STUDY_VALUES) or (
+                value.keys() == {"summary"} and value["summary"] in SUMMARIES
+            ):
+                pass
+            else:
+                raise where.error(
+                    f"{key}: a computed value is {{study: one of {sorted(STUDY_VALUES)}}} "
+                    f"or {{summary: one of {sorted(SUMMARIES)}}}"
+                )
+        row[str(key)] = value
+    return row
 
 
 def _results(raw: Any, file: Path) -> ResultsSpec | None:
@@ -654,8 +695,10 @@ def load_spec(path: Path | str, forms: FormCatalogue | None = None) -> DatasetSp
     for v in variables:
         if v.rule is None and not all(v.name in s.overrides for s in sources):
             raise v.where.error(f"{v.name}: no rule, and not every source sets it")  # type: ignore[union-attr]
+    rows = tuple(_literal_row(r, file) for r in raw.get("rows") or ())
     spec = DatasetSpec(
         name=name,
+        rows=rows,
         label=str(raw.get("label", ig_dataset.label)),
         observation_class=ig_dataset.observation_class,
         structure=str(raw.get("structure", ig_dataset.structure)),

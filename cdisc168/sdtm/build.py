@@ -82,12 +82,24 @@ def _derivations(mapped: MappedDataset, name: str) -> list[tuple[str, str | None
     ]
 
 
-def _visit_calendar(mapped: dict[str, MappedDataset], study: Study) -> pd.DataFrame:
-    records = pd.concat(
-        [m.frame[["USUBJID", "_VISIT", "_DATE"]] for m in mapped.values() if not m.frame.empty],
-        ignore_index=True,
-    ).rename(columns={"_VISIT": "VISIT"})
-    return derive.build_visit_calendar(records, study)
+def _visit_calendar(raw: RawStudy, study: Study) -> pd.DataFrame:
+    """The subject visit calendar from every raw record with a VISIT and a record date (all forms, so
+    that SV and every domain agree on VISITNUM, whichever domains are mapped)."""
+    parts = []
+    for name, frame in raw.items():
+        column = raw.forms[name].record_date
+        if column is None or frame.empty:
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "USUBJID": derive.derive_usubjid(frame["SITEID"], frame["SUBJID"], study.studyid),
+                    "VISIT": frame["VISIT"],
+                    "_DATE": dates.dtc_date(dates.to_dtc(frame[column])),
+                }
+            )
+        )
+    return derive.build_visit_calendar(pd.concat(parts, ignore_index=True), study)
 
 
 def _apply_visits(m: MappedDataset, calendar: pd.DataFrame) -> None:
@@ -240,6 +252,77 @@ def _apply_element_ends(m: MappedDataset, rfpendtc: pd.Series) -> None:
         frame[variable] = following.reindex(frame.index).astype("object")
 
 
+def planned_visits(study: Study) -> pd.DataFrame:
+    """The ``@visits`` virtual source: study.yaml's scheduled visits (for TV)."""
+    visits = study.visits
+    return pd.DataFrame(
+        {
+            "VISITNUM": [v.visitnum for v in visits],
+            "VISIT": [v.visit for v in visits],
+            "VISITDY": [float(v.visitdy) for v in visits],
+            "DAY": [v.day for v in visits],
+            "WINDOW_LO": [v.window[0] for v in visits],
+            "WINDOW_HI": [v.window[1] for v in visits],
+            FORM: "@visits",
+            ROW: range(1, len(visits) + 1),
+        }
+    )
+
+
+def subject_visits(calendar: pd.DataFrame) -> pd.DataFrame:
+    """The ``@calendar`` virtual source: one row per subject and visit, with its first and last date (SV)."""
+    grouped = calendar.groupby(["USUBJID", "VISITNUM"], as_index=False).agg(
+        VISIT=("VISIT_SDTM", "first"),
+        VISITDY=("VISITDY", "first"),
+        _START=("_DATE", "min"),
+        _END=("_DATE", "max"),
+    )
+    unscheduled = grouped["VISITDY"].isna() & (grouped["VISITNUM"] % 1 > 0)
+    return pd.DataFrame(
+        {
+            "USUBJID": grouped["USUBJID"],
+            "VISITNUM": grouped["VISITNUM"],
+            "VISIT": grouped["VISIT"],
+            "VISITDY": grouped["VISITDY"],
+            "SVSTDTC": grouped["_START"].dt.strftime("%Y-%m-%d"),
+            "SVENDTC": grouped["_END"].dt.strftime("%Y-%m-%d"),
+            "SVUPDES": pd.Series("Unscheduled visit", index=grouped.index).where(unscheduled, None),
+            FORM: "@calendar",
+            ROW: range(1, len(grouped) + 1),
+        }
+    )
+
+
+def study_summaries(dm: pd.DataFrame) -> dict[str, object]:
+    """Values trial-summary rows may take from the data (``{summary: NAME}``)."""
+    consent = dates.dtc_date(dm["RFICDTC"]) if not dm.empty else pd.Series(dtype="datetime64[us]")
+    contact = dates.dtc_date(dm["RFPENDTC"]) if not dm.empty else pd.Series(dtype="datetime64[us]")
+    return {
+        "first_consent": consent.min().strftime("%Y-%m-%d") if consent.notna().any() else None,
+        "last_contact": contact.max().strftime("%Y-%m-%d") if contact.notna().any() else None,
+        "subjects_screened": len(dm),
+        "subjects_enrolled": int(dm["ARMCD"].notna().sum()) if not dm.empty else 0,
+        "subjects_treated": int(dm["RFXSTDTC"].notna().sum()) if not dm.empty else 0,
+    }
+
+
+def literal_rows(spec: DatasetSpec, study: Study, summaries: dict[str, object]) -> pd.DataFrame:
+    """The ``@rows`` virtual source: the spec's literal rows with study and summary values put in."""
+
+    def resolve(value: object) -> object:
+        if isinstance(value, dict) and "study" in value:
+            found = getattr(study, value["study"])
+            return found.isoformat() if hasattr(found, "isoformat") else found
+        if isinstance(value, dict) and "summary" in value:
+            return summaries[value["summary"]]
+        return value
+
+    rows = [{k: resolve(v) for k, v in row.items()} for row in spec.rows]
+    frame = pd.DataFrame(rows).astype("object")
+    frame = frame.where(frame.notna(), None).map(lambda v: v if v is None else str(v))
+    return frame.assign(**{FORM: "@rows", ROW: range(1, len(frame) + 1), "SITEID": None, "SUBJID": None})
+
+
 def _final(m: MappedDataset) -> pd.DataFrame:
     keys = list(m.spec.keys)
     frame = m.frame.sort_values(keys, kind="mergesort", na_position="first") if keys else m.frame
@@ -252,9 +335,21 @@ def build_sdtm(
     """Run the SDTM stage on raw forms already checked against their contracts."""
     findings = Findings()
     cut_raw, cut_exclusions = apply_data_cut(raw, study)
-    mapped = {name: map_dataset(spec, cut_raw, study, study_ct, forms) for name, spec in specs.items()}
-    for m in mapped.values():
-        findings.extend(m.findings)
+
+    def virtual(spec: DatasetSpec) -> set[str]:
+        return {s.form for s in spec.sources if s.form.startswith("@")}
+
+    mapped = {
+        name: map_dataset(spec, cut_raw, study, study_ct, forms)
+        for name, spec in specs.items()
+        if not virtual(spec)
+    }
+    summaries = study_summaries(mapped["DM"].frame if "DM" in mapped else pd.DataFrame())
+    for name, spec in specs.items():
+        if virtual(spec) - {"@rows", "@visits"} or not virtual(spec):
+            continue
+        sources = {"@rows": literal_rows(spec, study, summaries), "@visits": planned_visits(study)}
+        mapped[name] = map_dataset(spec, sources, study, study_ct, forms)
     last_contact = _last_contact(cut_raw, study)
     for m in mapped.values():
         _apply_reference_dates(m, last_contact)
@@ -266,9 +361,15 @@ def build_sdtm(
     ref = dm[["RFSTDTC", "RFXSTDTC"]]
     for m in mapped.values():
         _apply_element_ends(m, dm["RFPENDTC"])
-    calendar = _visit_calendar(mapped, study)
+    calendar = _visit_calendar(cut_raw, study)
     for m in mapped.values():
         _apply_visits(m, calendar)
+    for name, spec in specs.items():
+        if "@calendar" in virtual(spec):
+            mapped[name] = map_dataset(spec, {"@calendar": subject_visits(calendar)}, study, study_ct, forms)
+    mapped = {name: mapped[name] for name in specs}
+    for m in mapped.values():
+        findings.extend(m.findings)
     elements = mapped["SE"].frame if "SE" in mapped else None
     for m in mapped.values():
         _finish(m, study, ref, elements)

@@ -9,7 +9,7 @@ row, FORMSEQ) plus the raw VISIT and record date for the visit calendar. Dataset
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +18,6 @@ import pandas as pd
 from cdisc168.findings import Finding
 from cdisc168.raw.contracts import FORM, ROW
 from cdisc168.raw.forms import FormCatalogue
-from cdisc168.raw.load import RawStudy
 from cdisc168.sdtm import conditions, dates, results, rules
 from cdisc168.sdtm.derive import derive_usubjid
 from cdisc168.spec import RESULT_DERIVATIONS, DatasetSpec, Rule, SourceSpec
@@ -72,7 +71,9 @@ def pick_records(frame: pd.DataFrame, record_date: str | None, pick: str) -> pd.
     return frame.loc[picked.index.sort_values()]
 
 
-def _join(data: pd.DataFrame, source: SourceSpec, raw: RawStudy, forms: FormCatalogue) -> pd.DataFrame:
+def _join(
+    data: pd.DataFrame, source: SourceSpec, raw: Mapping[str, pd.DataFrame], forms: FormCatalogue
+) -> pd.DataFrame:
     """Attach each joined form's columns as ``alias.COLUMN`` (one record per subject)."""
     for join in source.joins:
         other = (
@@ -164,7 +165,7 @@ def _apply(
 def map_source(
     spec: DatasetSpec,
     source: SourceSpec,
-    raw: RawStudy,
+    raw: Mapping[str, pd.DataFrame],
     study: Study,
     study_ct: StudyCT,
     forms: FormCatalogue,
@@ -172,7 +173,7 @@ def map_source(
     """Map one source form: (records, SUPP values, exclusions, findings)."""
     findings: list[Finding] = []
     exclusions = []
-    record_date = forms[source.form].record_date
+    record_date = forms[source.form].record_date if source.form in forms.forms else None
     data = raw[source.form]
     if source.pick:
         picked = pick_records(data, record_date, source.pick)
@@ -183,7 +184,13 @@ def map_source(
         )
         data = picked
     data = _join(data.reset_index(drop=True), source, raw, forms)
-    data = data.assign(USUBJID=derive_usubjid(data["SITEID"], data["SUBJID"], study.studyid))
+    if "USUBJID" not in data.columns and "SITEID" not in data.columns:  # trial design: no subject
+        data = data.assign(USUBJID=None)
+    elif "USUBJID" not in data.columns:
+        subject = data["SITEID"].notna() & data["SUBJID"].notna()
+        data = data.assign(
+            USUBJID=derive_usubjid(data["SITEID"], data["SUBJID"], study.studyid).where(subject, None)
+        )
     if source.when is not None:
         keep = conditions.evaluate(source.when, data)
         reason = source.exclude_reason or f"not selected for {spec.name} by the spec condition"
@@ -237,8 +244,8 @@ def map_source(
     out["USUBJID"] = data["USUBJID"] if "USUBJID" not in out.columns else out["USUBJID"]
     out[FORM] = data[FORM]
     out[ROW] = data[ROW]
-    out["FORMSEQ"] = pd.to_numeric(data["FORMSEQ"], errors="coerce")
-    out["_VISIT"] = data["VISIT"] if "VISIT" in data.columns else None
+    out["FORMSEQ"] = pd.to_numeric(data["FORMSEQ"], errors="coerce") if "FORMSEQ" in data.columns else None
+    out["_VISIT"] = data["VISIT"] if "VISIT" in data.columns and not source.form.startswith("@") else None
     out["_DATE"] = dates.dtc_date(dates.to_dtc(data[record_date])) if record_date else pd.NaT
     excluded = (
         pd.concat(exclusions, ignore_index=True)
@@ -249,7 +256,11 @@ def map_source(
 
 
 def map_dataset(
-    spec: DatasetSpec, raw: RawStudy, study: Study, study_ct: StudyCT, forms: FormCatalogue
+    spec: DatasetSpec,
+    raw: Mapping[str, pd.DataFrame],
+    study: Study,
+    study_ct: StudyCT,
+    forms: FormCatalogue,
 ) -> MappedDataset:
     """Map every source of ``spec`` and stack the records (row-level rules only)."""
     frames, supps, excluded, findings, joined = [], [], [], [], []
