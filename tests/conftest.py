@@ -11,6 +11,8 @@ import pytest
 from cdisc168.raw.forms import ColumnSpec, FormCatalogue, FormSpec, load_forms
 from cdisc168.study import Study, load_study
 
+FIXTURE_RAW = Path(__file__).resolve().parent.parent / "fixtures" / "raw"
+
 SUBJECTS: tuple[tuple[str, str], ...] = (("01", "0001"), ("01", "0002"), ("02", "0003"))
 
 
@@ -95,3 +97,17 @@ def raw_folder(tmp_path: Path, study: Study, forms: FormCatalogue) -> RawFolder:
 def valid_form_frame() -> Callable[..., pd.DataFrame]:
     """:func:`make_valid_form_frame`: a valid frame of one form (text), e.g. to validate directly."""
     return make_valid_form_frame
+
+
+@pytest.fixture(scope="session")
+def sdtm():  # type: ignore[no-untyped-def]
+    """The SDTM stage run once on the built-in fixture (fixtures/raw): an SdtmResult."""
+    from cdisc168.raw.load import load_raw
+    from cdisc168.sdtm.build import build_sdtm, load_specs
+    from cdisc168.standards.study_ct import load_study_ct
+
+    study = load_study()
+    forms = load_forms()
+    raw, findings = load_raw(FIXTURE_RAW, study, forms)
+    assert not findings.has_errors
+    return build_sdtm(raw, study, forms, load_specs(study.mappings_dir, forms), load_study_ct())

@@ -82,8 +82,10 @@ def build_visit_calendar(records: pd.DataFrame, study: Study) -> pd.DataFrame:
     """
     scheduled = {v.visit: v for v in (*study.visits, study.early_termination_visit)}
     cal = records[["USUBJID", "VISIT", "_DATE"]].dropna(subset=["VISIT"]).drop_duplicates()
-    cal = cal.sort_values(["USUBJID", "_DATE", "VISIT"], kind="mergesort").reset_index(drop=True)
-    is_unscheduled = cal["VISIT"] == study.unscheduled_visit
+    # A scheduled visit on the same day as an unscheduled one comes first (it is "previous").
+    cal = cal.assign(_U=cal["VISIT"] == study.unscheduled_visit)
+    cal = cal.sort_values(["USUBJID", "_DATE", "_U", "VISIT"], kind="mergesort").reset_index(drop=True)
+    is_unscheduled = cal.pop("_U")
     cal["VISITNUM"] = cal["VISIT"].map({k: v.visitnum for k, v in scheduled.items()}).astype("float64")
     cal["VISITDY"] = cal["VISIT"].map({v.visit: float(v.visitdy) for v in study.visits}).astype("float64")
     previous = cal["VISITNUM"].where(~is_unscheduled).groupby(cal["USUBJID"]).ffill().fillna(0.0)
