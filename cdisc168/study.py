@@ -24,6 +24,16 @@ _FOLDER_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _STUDYID_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """Safe YAML loading that keeps dates as text, so a bad date is reported with its key."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class StudyConfigError(ValueError):
     """A study.yaml value is missing or invalid; the message names the file and key."""
 
@@ -255,7 +265,7 @@ def load_study(path: Path | str | None = None) -> Study:
     """Load and validate ``study.yaml`` (default: the repository's ``mappings/study.yaml``)."""
     file = Path(path) if path is not None else DEFAULT_STUDY_FILE
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
     except FileNotFoundError as exc:
         raise StudyConfigError(f"{file}: study configuration not found") from exc
     except yaml.YAMLError as exc:

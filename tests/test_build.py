@@ -74,7 +74,7 @@ def test_character_length_is_the_longest_value(package: tuple[api.BuildResult, P
 
 
 def test_reconciliation_balances(package: tuple[api.BuildResult, Path]) -> None:
-    result, out = package
+    _, out = package
     recon = pd.read_csv(out / "reports" / "reconciliation.csv")
     assert (
         recon["rows_read"] == recon["rows_mapped"] + recon["rows_excluded"] + recon["rows_unexplained"]
