@@ -150,11 +150,11 @@ def _apply_text_rules(m: MappedDataset) -> tuple[list[pd.DataFrame], list]:
         values = holder[name]
         if values.isna().all() or pd.api.types.is_numeric_dtype(values):
             continue
-        result = text.transliterate(values.astype("object"))
+        result = text.transliterate(values.astype("str"))  # Arrow strings: vectorised regex checks
         if result.changed.any() or result.untransliterable.any():
             findings.extend(result.findings(m.spec.name, name, rows=None, usubjid=frame["USUBJID"], seq=seqs))
-            holder[name] = result.values
-        if holder is frame and (holder[name].str.len() > text.SAS_V5_MAX_CHAR).any():
+            holder[name] = result.values.astype("object").where(result.values.notna(), None)
+        if holder is frame and (holder[name].astype("str").str.len() > text.SAS_V5_MAX_CHAR).any():
             split = text.split_to_supp(holder[name], name, label)
             holder[name] = split.parent
             continuations.append(split.supp.assign(QORIG=origin))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdisc168.findings import Finding, Severity, findings_from_mask
 from cdisc168.raw.contracts import ROW
@@ -26,8 +28,14 @@ DIGITS = (
 
 
 def number_text(values: pd.Series) -> pd.Series:
-    """Numbers as the shortest text that round-trips at :data:`DIGITS` significant digits."""
-    return values.map(lambda v: f"{v:.{DIGITS}g}", na_action="ignore").astype("object")
+    """Numbers as text at :data:`DIGITS` significant digits, shortest form ("61.894", "20", not "20.0")."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    finite = np.isfinite(numbers) & (numbers != 0)
+    magnitude = np.floor(np.log10(np.abs(numbers), where=finite, out=np.zeros_like(numbers)))
+    scale = np.power(10.0, DIGITS - 1 - magnitude)
+    rounded = np.where(finite, np.round(numbers * scale) / scale, numbers)
+    text = pc.cast(pa.array(rounded, from_pandas=True), pa.string())
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=values.index, dtype="object")
 
 
 def _round(values: pd.Series) -> pd.Series:
