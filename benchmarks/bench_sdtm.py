@@ -16,15 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import peak_rss_mb, stage  # noqa: E402
+from _measure import peak_rss_mb, stage
 
-from cdisc168.raw.forms import load_forms  # noqa: E402
-from cdisc168.raw.load import load_raw  # noqa: E402
-from cdisc168.raw.synth.generate import write_synthetic  # noqa: E402
-from cdisc168.sdtm.build import build_sdtm, load_specs  # noqa: E402
-from cdisc168.standards.study_ct import load_study_ct  # noqa: E402
-from cdisc168.study import load_study  # noqa: E402
-from cdisc168.write.tabulation import write_tabulations  # noqa: E402
+from cdisc168.raw.forms import load_forms
+from cdisc168.raw.load import load_raw
+from cdisc168.raw.synth.generate import write_synthetic
+from cdisc168.sdtm.build import build_sdtm, load_specs
+from cdisc168.standards.study_ct import load_study_ct
+from cdisc168.study import load_study
+from cdisc168.write.tabulation import write_tabulations
 
 TARGET_1K_SECONDS = 30.0
 TARGET_1K_RSS_MB = 4096.0
@@ -41,15 +41,22 @@ def run(n: int, work: Path) -> float:
     with stage("load + check raw", lambda: sum(len(f) for f in state["raw"].values())):
         state["raw"], findings = load_raw(raw_dir, study, forms)
     with stage("map + derive SDTM", lambda: sum(len(d) for d in state["sdtm"].datasets.values())):
-        state["sdtm"] = build_sdtm(state["raw"], study, forms, load_specs(study.mappings_dir, forms), load_study_ct())
+        state["sdtm"] = build_sdtm(
+            state["raw"], study, forms, load_specs(study.mappings_dir, forms), load_study_ct()
+        )
     with stage("write XPT v5", lambda: sum(len(d) for d in state["sdtm"].datasets.values())):
         write_tabulations(
-            state["sdtm"].datasets, state["sdtm"].specs, work / f"xpt{n}", dt.datetime.combine(study.data_cut, dt.time())
+            state["sdtm"].datasets,
+            state["sdtm"].specs,
+            work / f"xpt{n}",
+            dt.datetime.combine(study.data_cut, dt.time()),
         )
     seconds = time.perf_counter() - start
     for name, data in sorted(state["sdtm"].datasets.items(), key=lambda kv: -len(kv[1]))[:5]:
         print(f"    {name:<8} {len(data):>12,} records")
-    print(f"SDTM stage {n} subjects: {seconds:.1f} s, peak RSS {peak_rss_mb():.0f} MB, raw errors {len(findings.errors)}")
+    print(
+        f"SDTM stage {n} subjects: {seconds:.1f} s, peak RSS {peak_rss_mb():.0f} MB, raw errors {len(findings.errors)}"
+    )
     return seconds
 
 

@@ -69,7 +69,11 @@ def _findings_table(findings: Findings, title: str) -> Table:
 def _print_findings(ui: _Ui, findings: Findings, report: Path | None, title: str) -> None:
     if not findings:
         return
-    ui.err.print(_findings_table(findings, title))
+    if ui.err.is_terminal:
+        ui.err.print(_findings_table(findings, title))
+    else:  # one plain line per problem: stable for logs and grep
+        for finding in list(findings.sorted())[:MAX_ROWS_PRINTED]:
+            click.echo(str(finding), err=True)
     if len(findings) > MAX_ROWS_PRINTED:
         ui.err.print(f"... {len(findings) - MAX_ROWS_PRINTED} more not shown")
     if report is not None:
