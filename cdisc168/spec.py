@@ -91,8 +91,40 @@ _GENERAL_CLASSES = ("Interventions", "Events", "Findings", "Findings About")
 VIRTUAL_FORMS: dict[str, tuple[str, ...]] = {
     "@visits": ("VISITNUM", "VISIT", "VISITDY", "DAY", "WINDOW_LO", "WINDOW_HI"),
     "@calendar": ("USUBJID", "VISITNUM", "VISIT", "VISITDY", "SVSTDTC", "SVENDTC", "SVUPDES"),
+    # PP: non-compartmental parameters computed from the mapped PC (cdisc168/sdtm/pp.py, cdisc168/nca.py)
+    "@nca": (
+        "USUBJID",
+        "PPCAT",
+        "PPTESTCD",
+        "PPORRES",
+        "PPORRESU",
+        "PPSTRESC",
+        "PPSTRESN",
+        "PPSTRESU",
+        "PPSPEC",
+        "PPSTINT",
+        "PPENINT",
+        "PPRFTDTC",
+        "PPREASND",
+        "PPSTAT",
+        "PCSEQS",
+    ),
 }
-STUDY_VALUES = frozenset({"studyid", "title", "sponsor", "registry_id", "data_cut", "data_cut_description"})
+STUDY_VALUES = frozenset(
+    {
+        "studyid",
+        "title",
+        "sponsor",
+        "registry_id",
+        "data_cut",
+        "data_cut_description",
+        "standards.sdtmig",
+        "standards.sdtm",
+        "standards.ct_sdtm",
+        "standards.meddra",
+        "standards.whodrug",
+    }
+)
 SUMMARIES = frozenset(
     {"first_consent", "last_contact", "subjects_screened", "subjects_enrolled", "subjects_treated"}
 )

@@ -311,7 +311,10 @@ def literal_rows(spec: DatasetSpec, study: Study, summaries: dict[str, object]) 
 
     def resolve(value: object) -> object:
         if isinstance(value, dict) and "study" in value:
-            found = getattr(study, value["study"])
+            key = value["study"]
+            found = (
+                study.standards[key.split(".", 1)[1]] if key.startswith("standards.") else getattr(study, key)
+            )
             return found.isoformat() if hasattr(found, "isoformat") else found
         if isinstance(value, dict) and "summary" in value:
             return summaries[value["summary"]]
@@ -367,12 +370,20 @@ def build_sdtm(
     for name, spec in specs.items():
         if "@calendar" in virtual(spec):
             mapped[name] = map_dataset(spec, {"@calendar": subject_visits(calendar)}, study, study_ct, forms)
-    mapped = {name: mapped[name] for name in specs}
-    for m in mapped.values():
-        findings.extend(m.findings)
     elements = mapped["SE"].frame if "SE" in mapped else None
     for m in mapped.values():
         _finish(m, study, ref, elements)
+    for name, spec in specs.items():
+        if "@nca" in virtual(spec):  # PP: parameters computed from the finished PC records
+            from cdisc168.sdtm.pp import nca_source
+
+            mapped[name] = map_dataset(
+                spec, {"@nca": nca_source(mapped["PC"].frame, study)}, study, study_ct, forms
+            )
+            _finish(mapped[name], study, ref, elements)
+    mapped = {name: mapped[name] for name in specs}
+    for m in mapped.values():
+        findings.extend(m.findings)
 
     datasets: dict[str, pd.DataFrame] = {}
     lineage_parts = []
