@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cdisc168 import __version__, api
-from cdisc168.findings import Findings
+from cdisc168.findings import Findings, Severity
 from cdisc168.raw.forms import FormCatalogueError
 from cdisc168.study import StudyConfigError, load_study
 from cdisc168.write.package import UnsafePathError
@@ -67,18 +67,22 @@ def _findings_table(findings: Findings, title: str) -> Table:
 
 
 def _print_findings(ui: _Ui, findings: Findings, report: Path | None, title: str) -> None:
-    if not findings:
-        return
-    if ui.err.is_terminal:
-        ui.err.print(_findings_table(findings, title))
-    else:  # one plain line per problem: stable for logs and grep
-        for finding in list(findings.sorted())[:MAX_ROWS_PRINTED]:
-            click.echo(str(finding), err=True)
-    if len(findings) > MAX_ROWS_PRINTED:
-        ui.err.print(f"... {len(findings) - MAX_ROWS_PRINTED} more not shown")
-    if report is not None:
+    """Errors and warnings on the console (notices only counted); everything in ``report``."""
+    shown = Findings(f for f in findings if f.severity is not Severity.NOTICE)
+    if shown:
+        if ui.err.is_terminal:
+            ui.err.print(_findings_table(shown, title))
+        else:  # one plain line per problem: stable for logs and grep
+            for finding in list(shown.sorted())[:MAX_ROWS_PRINTED]:
+                click.echo(str(finding), err=True)
+        if len(shown) > MAX_ROWS_PRINTED:
+            ui.err.print(f"... {len(shown) - MAX_ROWS_PRINTED} more not shown")
+    notices = len(findings) - len(shown)
+    if notices:
+        ui.err.print(f"{notices} notices (e.g. records excluded by the data cut) are in the findings report")
+    if report is not None and findings:
         findings.write_csv(report)
-        ui.err.print(f"All {len(findings)} problems written to {report}")
+        ui.err.print(f"All {len(findings)} findings written to {report}")
 
 
 def _summary_table(summary: Any) -> Table:
@@ -197,7 +201,11 @@ def build_command(ctx: click.Context, raw_dir: Path, out_dir: Path) -> None:
         report = None if result.out_dir else out_dir.parent / f"{out_dir.name}-raw-findings.csv"
         _print_findings(ui, result.findings, report, f"Raw input problems in {raw_dir}")
         if result.out_dir:
-            ui.say(f"Package written to {result.out_dir}")
+            counts = result.findings.counts()
+            ui.say(
+                f"Package written to {result.out_dir} ({counts['error']} errors, {counts['warning']} warnings, "
+                f"{counts['notice']} notices; all in {result.out_dir / 'reports' / 'findings.csv'})"
+            )
         else:
             ui.err.print("Build stopped: the raw input is unusable; nothing was written.")
         return result.exit_code
