@@ -82,6 +82,7 @@ _META = frozenset(
         "display_format",
         "significant_digits",
         "of",
+        "by",
     }
 )
 _GENERAL_CLASSES = ("Interventions", "Events", "Findings", "Findings About")
@@ -92,6 +93,8 @@ VIRTUAL_FORMS: dict[str, tuple[str, ...]] = {
     "@visits": ("VISITNUM", "VISIT", "VISITDY", "DAY", "WINDOW_LO", "WINDOW_HI"),
     "@calendar": ("USUBJID", "VISITNUM", "VISIT", "VISITDY", "SVSTDTC", "SVENDTC", "SVUPDES"),
     # PP: non-compartmental parameters computed from the mapped PC (cdisc168/sdtm/pp.py, cdisc168/nca.py)
+    # RELREC: record relationships between finished datasets, declared by the spec's `links`
+    "@relrec": ("USUBJID", "RDOMAIN", "IDVAR", "IDVARVAL", "RELTYPE", "RELID"),
     "@nca": (
         "USUBJID",
         "PPCAT",
@@ -341,6 +344,7 @@ class DatasetSpec:
     path: Path
     results: ResultsSpec | None = None
     rows: tuple[dict[str, Any], ...] = ()
+    links: tuple[dict[str, str], ...] = ()
 
     @property
     def variable_names(self) -> tuple[str, ...]:
@@ -419,7 +423,12 @@ def _rule(raw: dict[str, Any], where: Where, *, required: bool) -> Rule | None:
     elif kind == "derive":
         if value not in DERIVATIONS:
             raise where.error(f"unknown derivation {value!r}; known: {sorted(DERIVATIONS)}")
-        params = {"name": value, "of": raw.get("of")}
+        by = raw.get("by") or []
+        params = {
+            "name": value,
+            "of": raw.get("of"),
+            "by": [str(b) for b in ([by] if isinstance(by, str) else by)],
+        }
     elif kind in ("ct", "dtc", "decode"):
         if not isinstance(value, dict):
             raise where.error(f"`{kind}` takes a mapping, got {value!r}")
@@ -660,6 +669,15 @@ def _literal_row(raw: Any, file: Path) -> dict[str, Any]:
     return row
 
 
+def _link(raw: Any, file: Path) -> dict[str, str]:
+    """A record relationship for RELREC: records of ``from`` and ``to`` sharing a key value per subject."""
+    where = Where(file, raw.get("__line__", 0) if isinstance(raw, dict) else 0)
+    needed = {"relid", "from", "key", "to", "to_key"}
+    if not isinstance(raw, dict) or not needed <= set(raw):
+        raise where.error(f"a link needs {sorted(needed)}")
+    return {k: str(raw[k]) for k in needed}
+
+
 def _results(raw: Any, file: Path) -> ResultsSpec | None:
     if raw is None:
         return None
@@ -728,9 +746,15 @@ def load_spec(path: Path | str, forms: FormCatalogue | None = None) -> DatasetSp
         if v.rule is None and not all(v.name in s.overrides for s in sources):
             raise v.where.error(f"{v.name}: no rule, and not every source sets it")  # type: ignore[union-attr]
     rows = tuple(_literal_row(r, file) for r in raw.get("rows") or ())
+    links = tuple(_link(r, file) for r in raw.get("links") or ())
+    for v in variables:
+        for by in (v.rule.params.get("by") or []) if v.rule is not None and v.rule.kind == "derive" else []:
+            if by not in names:
+                raise v.where.error(f"{v.name}: `by` names {by!r}, which is not a variable of the spec")  # type: ignore[union-attr]
     spec = DatasetSpec(
         name=name,
         rows=rows,
+        links=links,
         label=str(raw.get("label", ig_dataset.label)),
         observation_class=ig_dataset.observation_class,
         structure=str(raw.get("structure", ig_dataset.structure)),

@@ -24,7 +24,7 @@ from cdisc168.raw.forms import FormCatalogue
 from cdisc168.raw.load import RawStudy
 from cdisc168.sdtm import dates, derive, text
 from cdisc168.sdtm.engine import MappedDataset, map_dataset
-from cdisc168.spec import DatasetSpec, load_spec
+from cdisc168.spec import VIRTUAL_FORMS, DatasetSpec, load_spec
 from cdisc168.standards.study_ct import StudyCT
 from cdisc168.study import Study
 
@@ -123,9 +123,10 @@ def _finish(m: MappedDataset, study: Study, ref: pd.DataFrame, elements: pd.Data
         for variable, of in _derivations(m, "epoch"):
             frame[variable] = derive.derive_epoch(frame[of], frame["USUBJID"], elements)
     for variable, of in _derivations(m, "lobxfl"):
-        testcd = f"{m.spec.name}TESTCD"
+        # per test by default; a spec may name more grouping variables (e.g. IS: ISTESTCD + ISBDAGNT)
+        by = m.spec.variable(variable).rule.params.get("by") or [f"{m.spec.name}TESTCD"]  # type: ignore[union-attr]
         result = f"{m.spec.name}ORRES"
-        frame[variable] = derive.derive_lobxfl(frame, [testcd], of, result, ref["RFXSTDTC"])
+        frame[variable] = derive.derive_lobxfl(frame, by, of, result, ref["RFXSTDTC"])
     for variable, _ in _derivations(m, "seq"):
         keys = [k for k in m.spec.keys if k not in ("STUDYID", "USUBJID", variable)]
         frame[variable] = derive.derive_seq(frame, [*keys, FORM, ROW])
@@ -293,6 +294,36 @@ def subject_visits(calendar: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def record_relations(spec: DatasetSpec, mapped: dict[str, MappedDataset]) -> pd.DataFrame:
+    """The ``@relrec`` virtual source: for each link, the records of both datasets sharing a key value
+    within a subject are related under one RELID (SDTMIG 3.4 §8.2, record-level relationships; a
+    --SPID-style IDVAR relates every record carrying that value)."""
+    parts = []
+    for link in spec.links:
+        left = mapped[link["from"]].frame[["USUBJID", link["key"]]].dropna().drop_duplicates()
+        right = mapped[link["to"]].frame[["USUBJID", link["to_key"]]].dropna().drop_duplicates()
+        pairs = left.merge(right, left_on=["USUBJID", link["key"]], right_on=["USUBJID", link["to_key"]])
+        value = pairs[link["key"]].astype(str)
+        relid = link["relid"] + "-" + value
+        for domain, idvar in ((link["from"], link["key"]), (link["to"], link["to_key"])):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "USUBJID": pairs["USUBJID"],
+                        "RDOMAIN": domain,
+                        "IDVAR": idvar,
+                        "IDVARVAL": value,
+                        "RELTYPE": None,
+                        "RELID": relid,
+                    }
+                )
+            )
+    frame = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(VIRTUAL_FORMS["@relrec"]))
+    )
+    return frame.assign(**{FORM: "@relrec", ROW: range(1, len(frame) + 1)})
+
+
 def study_summaries(dm: pd.DataFrame) -> dict[str, object]:
     """Values trial-summary rows may take from the data (``{summary: NAME}``)."""
     consent = dates.dtc_date(dm["RFICDTC"]) if not dm.empty else pd.Series(dtype="datetime64[us]")
@@ -381,6 +412,10 @@ def build_sdtm(
                 spec, {"@nca": nca_source(mapped["PC"].frame, study)}, study, study_ct, forms
             )
             _finish(mapped[name], study, ref, elements)
+    for name, spec in specs.items():
+        if "@relrec" in virtual(spec):  # RELREC: relationships between the finished datasets
+            source = record_relations(spec, mapped)
+            mapped[name] = map_dataset(spec, {"@relrec": source}, study, study_ct, forms)
     mapped = {name: mapped[name] for name in specs}
     for m in mapped.values():
         findings.extend(m.findings)
