@@ -18,7 +18,7 @@ from cdisc168.raw.forms import FormCatalogue, load_forms
 from cdisc168.raw.load import RawStudy, load_raw
 from cdisc168.raw.synth.generate import DEFAULT_SEED, DEFAULT_SUBJECTS, write_synthetic
 from cdisc168.sdtm.build import build_sdtm, load_specs
-from cdisc168.sdtm.reconcile import reconcile, spec_forms
+from cdisc168.sdtm.reconcile import column_coverage, reconcile, spec_forms
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study, load_study
 from cdisc168.write.package import atomic_folder
@@ -122,6 +122,8 @@ def build(
         checked.raw, sdtm.lineage, sdtm.exclusions, spec_forms(specs), study.excluded_forms
     )
     findings.extend(reconciliation_findings(reconciliation))
+    coverage = column_coverage(specs, forms, study.unmapped_columns)
+    findings.extend(coverage_findings(coverage))
     progress("Writing the package")
     timestamp = dt.datetime.combine(study.data_cut, dt.time())
     with atomic_folder(out_dir) as staging:
@@ -133,6 +135,7 @@ def build(
         _csv(checked.summary, reports / "raw_summary.csv")
         _csv(reconciliation, reports / "reconciliation.csv")
         _csv(unmapped_rows, reports / "exclusions.csv")
+        _csv(coverage, reports / "column_coverage.csv")
         _csv(sdtm.lineage.rename(columns={"_FORM": "form", "_ROW": "row"}), reports / "lineage.csv")
     code = EXIT_FINDINGS if findings.has_errors else EXIT_OK
     return BuildResult(code, findings, checked.summary, Path(out_dir), reconciliation)
@@ -153,6 +156,21 @@ def reconciliation_findings(reconciliation: pd.DataFrame) -> list[Finding]:
             dataset=f"{row.form}.csv",
         )
         for row in bad.itertuples(index=False)
+    ]
+
+
+def coverage_findings(coverage: pd.DataFrame) -> list[Finding]:
+    """A warning per raw column no spec reads and no declaration explains (nothing lost silently)."""
+    unmapped = coverage[coverage["status"] == "unmapped"]
+    return [
+        Finding(
+            "SD-COLUMN-UNMAPPED",
+            Severity.WARNING,
+            "no SDTM spec reads this raw column and study.yaml unmapped_columns gives no reason",
+            dataset=f"{row.form}.csv",
+            variable=row.column,
+        )
+        for row in unmapped.itertuples(index=False)
     ]
 
 

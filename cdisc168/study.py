@@ -113,6 +113,7 @@ class Study:
     dlt_rules: dict[str, Any]
     blq: dict[str, str]
     excluded_forms: dict[str, str]
+    unmapped_columns: dict[str, str]
 
     @property
     def mappings_dir(self) -> Path:
@@ -337,4 +338,5 @@ def load_study(path: Path | str | None = None) -> Study:
         dlt_rules=dict(r.sub("dlt_rules").data),
         blq=blq,
         excluded_forms=r.str_map("excluded_forms"),
+        unmapped_columns=r.str_map("unmapped_columns"),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc168.raw.contracts import FORM, ROW
+from cdisc168.raw.forms import FormCatalogue
 from cdisc168.raw.load import RawStudy
 
 NOT_YET_MAPPED = "not yet mapped to SDTM (no spec reads this form)"
@@ -21,6 +22,59 @@ def spec_forms(specs: dict) -> set[str]:  # type: ignore[type-arg]
     return {s.form for spec in specs.values() for s in spec.sources} | {
         j.form for spec in specs.values() for s in spec.sources for j in s.joins
     }
+
+
+def used_columns(specs: dict) -> dict[str, set[str]]:  # type: ignore[type-arg]
+    """Raw columns each spec reads, per form: rules, conditions, joins, unpivot and results blocks."""
+    used: dict[str, set[str]] = {}
+    for spec in specs.values():
+        for source in spec.sources:
+            mine = used.setdefault(source.form, set())
+            rules = [v.rule for v in spec.variables if v.rule is not None]
+            rules += list(source.overrides.values()) + [
+                s.rule for s in spec.supp if s.applies_to(source.form)
+            ]
+            for rule in rules:
+                for column in rule.columns():
+                    alias, _, name = column.rpartition(".")
+                    if alias:
+                        for join in source.joins:
+                            if join.alias == alias:
+                                used.setdefault(join.form, set()).add(name)
+                    else:
+                        mine.add(column)
+            if source.when is not None:
+                mine |= source.when.columns()
+            mine |= {item.column for item in source.unpivot}
+            if spec.results is not None:
+                mine |= spec.results.columns()
+    return used
+
+
+def column_coverage(specs: dict, forms: FormCatalogue, declared: dict[str, str]) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Every raw column with the specs that read it; ``declared`` ("form.COLUMN" → reason) lists
+    columns deliberately not mapped. Key and lineage columns are always accounted for."""
+    used = used_columns(specs)
+    rows = []
+    for form in forms:
+        for column in form.column_names:
+            if column in ("STUDYID", "SITEID", "SUBJID", "VISIT", "FORMSEQ"):
+                status = "key"
+            elif column in used.get(form.name, set()):
+                status = "mapped"
+            elif f"{form.name}.{column}" in declared:
+                status = "declared"
+            else:
+                status = "unmapped"
+            rows.append(
+                {
+                    "form": form.name,
+                    "column": column,
+                    "status": status,
+                    "reason": declared.get(f"{form.name}.{column}"),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def reconcile(
