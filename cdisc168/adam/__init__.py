@@ -1,0 +1,1 @@
+"""ADaM stage: the derivation API and the analysis datasets."""
