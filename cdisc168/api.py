@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cdisc168.check.schemas import check_sdtm
 from cdisc168.findings import Finding, Findings, Severity
 from cdisc168.raw.forms import FormCatalogue, load_forms
 from cdisc168.raw.load import RawStudy, load_raw
@@ -114,8 +115,11 @@ def build(
         return BuildResult(EXIT_UNUSABLE, checked.findings, checked.summary, None)
     progress("Mapping SDTM")
     specs = load_specs(study.mappings_dir, forms)
-    sdtm = build_sdtm(checked.raw, study, forms, specs, load_study_ct())
+    study_ct = load_study_ct()
+    sdtm = build_sdtm(checked.raw, study, forms, specs, study_ct)
     findings = Findings([*checked.findings, *sdtm.findings])
+    progress("Checking SDTM against the schemas generated from the specs")
+    findings.extend(check_sdtm(sdtm, study_ct, studyid=study.studyid, reported=findings))
     if any(f.rule in BLOCKING_RULES for f in sdtm.findings):
         return BuildResult(EXIT_UNUSABLE, findings, checked.summary, None)
     reconciliation, unmapped_rows = reconcile(
