@@ -235,27 +235,34 @@ def test_rs_mgfa_post_intervention_status_is_decoded(rs: pd.DataFrame) -> None:
 
 
 def test_rs_holds_every_collected_response_and_reports_the_rest(rs: pd.DataFrame, sdtm: SdtmResult) -> None:
-    """One RS record per raw row with a response, on or before the data cut (2026-03-31); the other
-    sledai/mg rows are reported exclusions that say their scores come in a later release."""
+    """One response record per raw row with a response, on or before the data cut (2026-03-31). The
+    sledai/mg rows without a response are reported as not selected by the response-criterion sources,
+    and are still mapped: their SLEDAI-2K/PGA/BILAG and QMG/MGFA class scores are RS records of their own."""
     cut = STUDY.data_cut.isoformat()
     sledai, mg = raw("sledai"), raw("mg")
     kdigo = sledai[(sledai["KDIGO_RESP"] != "") & (sledai["SLEDT"] <= cut)]
     pis = mg[(mg["MGFA_PIS"] != "") & (mg["MGDT"] <= cut)]
     assert (rs["RSTESTCD"] == "RENRESP").sum() == len(kdigo) == 25
     assert (rs["RSTESTCD"] == "MGPIS").sum() == len(pis) == 45
-    assert len(rs) == 70
 
     excluded = sdtm.exclusions[sdtm.exclusions["dataset"] == "RS"]
-    by_form = excluded.groupby("_FORM").size().to_dict()
+    no_response = excluded[
+        excluded["reason"].str.contains("KDIGO 2024 renal response|post-intervention status")
+    ]
+    by_form = no_response.groupby("_FORM").size().to_dict()
     assert by_form == {
         "sledai": int((sledai["KDIGO_RESP"] == "").sum()),
         "mg": int((mg["MGFA_PIS"] == "").sum()),
     }
-    assert excluded["reason"].str.contains("mapped in a later release").all()
+    mapped = sdtm.lineage[sdtm.lineage["DOMAIN"] == "RS"]
+    for form in ("sledai", "mg"):
+        rows = set(no_response.loc[no_response["_FORM"] == form, "_ROW"].astype(int))
+        assert rows <= set(mapped.loc[mapped["_FORM"] == form, "_ROW"].astype(int))
 
 
 def test_rs_test_codes_and_results_are_declared_terms(rs: pd.DataFrame) -> None:
     """Sponsor test codes with their paired names; RSCAT from CCCAT; results in their sponsor codelist."""
+    rs = rs[rs["RSTESTCD"].isin(["RENRESP", "MGPIS"])]
     decode = {t.value: t.decode for t in STUDY_CT.codelist("RSTESTCD_SP").terms}
     assert (rs["RSTEST"] == rs["RSTESTCD"].map(decode)).all()
     assert set(rs["RSCAT"]) <= set(STUDY_CT.codelist("CCCAT").values)
@@ -263,6 +270,7 @@ def test_rs_test_codes_and_results_are_declared_terms(rs: pd.DataFrame) -> None:
     assert set(rs.loc[renal, "RSSTRESC"]) <= set(STUDY_CT.codelist("KDIGOLNR").values)
     assert set(rs.loc[~renal, "RSSTRESC"]) <= set(STUDY_CT.codelist("MGFAPIS").values)
     assert rs[["RSORRES", "RSSTRESC", "RSDTC", "VISITNUM", "RSDY"]].notna().all().all()
+    assert rs["RSSTRESN"].isna().all()
 
 
 # --- both ----------------------------------------------------------------------------------------------

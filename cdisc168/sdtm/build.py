@@ -102,13 +102,24 @@ def _visit_calendar(raw: RawStudy, study: Study) -> pd.DataFrame:
     return derive.build_visit_calendar(pd.concat(parts, ignore_index=True), study)
 
 
-def _apply_visits(m: MappedDataset, calendar: pd.DataFrame) -> None:
+def _apply_visits(m: MappedDataset, calendar: pd.DataFrame, study: Study) -> None:
     wanted = {k: _derivations(m, k) for k in ("visit", "visitnum", "visitdy")}
     if not any(wanted.values()) or m.frame.empty:
         return
     keyed = m.frame[["USUBJID", "_VISIT", "_DATE"]].merge(
         calendar, how="left", left_on=["USUBJID", "_VISIT", "_DATE"], right_on=["USUBJID", "VISIT", "_DATE"]
     )
+    # A record without a date (a form with no record date) still has its collected scheduled visit.
+    undated = keyed["VISITNUM"].isna() & keyed["_VISIT"].notna()
+    if undated.any():
+        scheduled = {v.visit: v for v in (*study.visits, study.early_termination_visit)}
+        planned = keyed.loc[undated, "_VISIT"].map(scheduled)
+        known = planned.notna()
+        rows = planned[known].index
+        keyed.loc[rows, "VISITNUM"] = planned[known].map(lambda v: v.visitnum)
+        keyed.loc[rows, "VISIT_SDTM"] = planned[known].map(lambda v: v.visit)
+        planned_days = {v.visit: float(v.visitdy) for v in study.visits}  # no VISITDY for early termination
+        keyed.loc[rows, "VISITDY"] = keyed.loc[rows, "VISIT_SDTM"].map(planned_days)
     source = {"visit": "VISIT_SDTM", "visitnum": "VISITNUM", "visitdy": "VISITDY"}
     for kind, variables in wanted.items():
         for variable, _ in variables:
@@ -397,7 +408,7 @@ def build_sdtm(
         _apply_element_ends(m, dm["RFPENDTC"])
     calendar = _visit_calendar(cut_raw, study)
     for m in mapped.values():
-        _apply_visits(m, calendar)
+        _apply_visits(m, calendar, study)
     for name, spec in specs.items():
         if "@calendar" in virtual(spec):
             mapped[name] = map_dataset(spec, {"@calendar": subject_visits(calendar)}, study, study_ct, forms)
