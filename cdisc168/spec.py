@@ -111,6 +111,8 @@ VIRTUAL_FORMS: dict[str, tuple[str, ...]] = {
         "PPREASND",
         "PPSTAT",
         "PCSEQS",
+        "TLSTCNSR",
+        "PPPARTFL",
     ),
 }
 STUDY_VALUES = frozenset(
