@@ -131,3 +131,24 @@ def test_untransliterable_text_stops_the_build_and_writes_nothing(tmp_path: Path
     assert result.exit_code == api.EXIT_UNUSABLE
     assert not (tmp_path / "out").exists()
     assert any(f.rule == "SD-TEXT-NONASCII" and f.value == "头痛" for f in result.findings)
+
+
+def test_every_raw_form_and_column_reaches_sdtm_or_a_declared_exclusion(
+    package: tuple[api.BuildResult, Path],
+) -> None:
+    """SDTM II: every raw form maps somewhere (only rnaseq_manifest is a declared exclusion) and every
+    raw column is read by a spec or declared unmapped with a reason in study.yaml."""
+    _, out = package
+    recon = pd.read_csv(out / "reports" / "reconciliation.csv").set_index("form")
+    excluded = pd.read_csv(out / "reports" / "exclusions.csv")
+    assert not excluded["reason"].str.startswith("not yet mapped").any()
+    fully_excluded = recon[(recon["rows_mapped"] == 0) & (recon["rows_read"] > 0)].index.tolist()
+    assert fully_excluded == ["rnaseq_manifest"]
+    coverage = pd.read_csv(out / "reports" / "column_coverage.csv")
+    assert set(coverage["status"]) <= {"key", "mapped", "declared"}
+    declared = coverage[coverage["status"] == "declared"]
+    assert declared["reason"].notna().all()
+    expected = {"DM", "AE", "EX", "LB", "PC", "RS", "DS", "SV", "SE", "TA", "TE", "TV", "TI", "TS", "CM", "CE"}
+    expected |= {"IS", "QS", "FA", "CP", "MH", "PR", "DD", "IE", "NV", "VS", "PP", "RELREC"}
+    files = {p.stem.upper() for p in sdtm_folder(out).glob("*.xpt")}
+    assert expected <= files
