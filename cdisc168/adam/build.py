@@ -1,0 +1,37 @@
+"""The ADaM stage: SDTM datasets → ADaM datasets in the dependency order of DESIGN.md.
+
+ADSL → ADLB, ADGC, ADAE, ADPC → ADPP; ADRS (uses ADGC, ADLB) → ADTTE (uses ADRS). Each builder reads
+the SDTM datasets and the ADaM datasets built before it (never raw forms) and returns its dataset;
+:func:`cdisc168.adam.spec.conform` then makes it exactly its spec's variables, in spec order, sorted by
+the spec's keys, so the data and define.xml cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from cdisc168.adam.spec import AdamSpec, conform
+from cdisc168.study import Study
+
+Builder = Callable[[Mapping[str, pd.DataFrame], Mapping[str, pd.DataFrame], Study], pd.DataFrame]
+
+
+def builders() -> list[tuple[str, Builder]]:
+    """(dataset, builder) in dependency order."""
+    from cdisc168.adam.adsl import build_adsl
+
+    return [("ADSL", build_adsl)]
+
+
+def build_adam(
+    sdtm: Mapping[str, pd.DataFrame], study: Study, specs: Mapping[str, AdamSpec]
+) -> dict[str, pd.DataFrame]:
+    """Build every ADaM dataset that has a builder; each must have its spec in ``mappings/adam/``."""
+    adam: dict[str, pd.DataFrame] = {}
+    for name, builder in builders():
+        if name not in specs:
+            raise ValueError(f"{name}: no spec mappings/adam/{name}.yaml for a dataset the ADaM stage builds")
+        adam[name] = conform(builder(sdtm, adam, study), specs[name])
+    return adam
