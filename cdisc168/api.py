@@ -13,6 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from cdisc168.adam.build import build_adam
+from cdisc168.adam.dose_escalation import (
+    DoseEscalation,
+    create_dose_escalation,
+    dose_escalation_csv,
+    dose_escalation_html,
+    dose_escalation_markdown,
+)
+from cdisc168.adam.spec import load_adam_specs
 from cdisc168.check.schemas import check_sdtm
 from cdisc168.findings import Finding, Findings, Severity
 from cdisc168.raw.forms import FormCatalogue, load_forms
@@ -22,6 +31,7 @@ from cdisc168.sdtm.build import build_sdtm, load_specs
 from cdisc168.sdtm.reconcile import column_coverage, reconcile, spec_forms
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study, load_study
+from cdisc168.write.analysis import write_analysis
 from cdisc168.write.package import atomic_folder
 from cdisc168.write.tabulation import write_tabulations
 
@@ -94,6 +104,7 @@ class BuildResult:
     summary: pd.DataFrame
     out_dir: Path | None
     reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dose_escalation: DoseEscalation | None = None
 
 
 def build(
@@ -128,11 +139,16 @@ def build(
     findings.extend(reconciliation_findings(reconciliation))
     coverage = column_coverage(specs, forms, study.unmapped_columns)
     findings.extend(coverage_findings(coverage))
+    progress("Building ADaM")
+    adam_specs = load_adam_specs(study.mappings_dir)
+    adam = build_adam(sdtm.datasets, study, adam_specs)
+    escalation = create_dose_escalation(adam["ADSL"], adam["ADAE"], study)
     progress("Writing the package")
     timestamp = dt.datetime.combine(study.data_cut, dt.time())
     with atomic_folder(out_dir) as staging:
-        tabulations = staging / "m5" / "datasets" / study.submission_folder / "tabulations" / "sdtm"
-        write_tabulations(sdtm.datasets, specs, tabulations, timestamp)
+        study_folder = staging / "m5" / "datasets" / study.submission_folder
+        write_tabulations(sdtm.datasets, specs, study_folder / "tabulations" / "sdtm", timestamp)
+        write_analysis(adam, adam_specs, study_folder / "analysis" / "adam" / "datasets", timestamp)
         reports = staging / "reports"
         reports.mkdir()
         findings.write_csv(reports / "findings.csv")
@@ -140,9 +156,12 @@ def build(
         _csv(reconciliation, reports / "reconciliation.csv")
         _csv(unmapped_rows, reports / "exclusions.csv")
         _csv(coverage, reports / "column_coverage.csv")
+        (reports / "dose_escalation.csv").write_text(dose_escalation_csv(escalation), encoding="utf-8")
+        (reports / "dose_escalation.md").write_text(dose_escalation_markdown(escalation), encoding="utf-8")
+        (reports / "dose_escalation.html").write_text(dose_escalation_html(escalation), encoding="utf-8")
         _csv(sdtm.lineage.rename(columns={"_FORM": "form", "_ROW": "row"}), reports / "lineage.csv")
     code = EXIT_FINDINGS if findings.has_errors else EXIT_OK
-    return BuildResult(code, findings, checked.summary, Path(out_dir), reconciliation)
+    return BuildResult(code, findings, checked.summary, Path(out_dir), reconciliation, escalation)
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cdisc168 import __version__, api
+from cdisc168.adam.dose_escalation import dose_escalation_markdown
 from cdisc168.findings import Findings, Severity
 from cdisc168.raw.forms import FormCatalogueError
 from cdisc168.study import StudyConfigError, load_study
@@ -200,6 +201,8 @@ def build_command(ctx: click.Context, raw_dir: Path, out_dir: Path) -> None:
             ui.out.print(_summary_table(result.summary))
         report = None if result.out_dir else out_dir.parent / f"{out_dir.name}-raw-findings.csv"
         _print_findings(ui, result.findings, report, f"Raw input problems in {raw_dir}")
+        if result.dose_escalation is not None and not ui.quiet:
+            ui.out.print(dose_escalation_markdown(result.dose_escalation))
         if result.out_dir:
             counts = result.findings.counts()
             ui.say(

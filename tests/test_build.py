@@ -190,3 +190,18 @@ def test_every_dataset_reads_back_identically_through_both_readers(
                 pd.testing.assert_series_equal(
                     left.astype(float), right.astype(float), atol=1e-70, check_names=False
                 )
+
+
+def test_adam_datasets_are_written_with_sas_dates(package: tuple[api.BuildResult, Path]) -> None:
+    """ADaM XPT: numeric dates are SAS dates (days since 1960-01-01) carrying DATE9. (ADaMIG 1.3 §3.1.2)."""
+    _, out = package
+    folder = out / "m5" / "datasets" / STUDY.submission_folder / "analysis" / "adam" / "datasets"
+    adsl, meta = pyreadstat.read_xport(str(folder / "adsl.xpt"))
+    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+    infusion = pd.read_csv(FIXTURE / "infusion.csv", dtype=str).iloc[0]
+    usubjid = f"{STUDY.studyid}-{infusion['SITEID']}-{infusion['SUBJID']}"
+    sas_days = (pd.Timestamp(infusion["INFDT"]) - pd.Timestamp("1960-01-01")).days
+    # pyreadstat turns a DATE9.-formatted number into a date; pandas reads the stored number
+    assert adsl.loc[adsl["USUBJID"] == usubjid, "TRTSDT"].item() == pd.Timestamp(infusion["INFDT"]).date()
+    raw_numbers = pd.read_sas(folder / "adsl.xpt", format="xport", encoding="ascii")
+    assert raw_numbers.loc[raw_numbers["USUBJID"] == usubjid, "TRTSDT"].item() == sas_days
