@@ -21,11 +21,18 @@ Builder = Callable[[Mapping[str, pd.DataFrame], Mapping[str, pd.DataFrame], Stud
 def builders() -> list[tuple[str, Builder]]:
     """(dataset, builder) in dependency order."""
     from cdisc168.adam.adae import build_adae
+    from cdisc168.adam.adgc import build_adgc
     from cdisc168.adam.adpc import build_adpc
     from cdisc168.adam.adpp import build_adpp
     from cdisc168.adam.adsl import build_adsl
 
-    return [("ADSL", build_adsl), ("ADAE", build_adae), ("ADPC", build_adpc), ("ADPP", build_adpp)]
+    return [
+        ("ADSL", build_adsl),
+        ("ADGC", build_adgc),
+        ("ADAE", build_adae),
+        ("ADPC", build_adpc),
+        ("ADPP", build_adpp),
+    ]
 
 
 def build_adam(
