@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_sdtm.py
+	$(BIN)/python benchmarks/bench_adam.py
 
 fixtures: $(STAMP)
 	$(BIN)/cdisc168 synth --out fixtures/raw
