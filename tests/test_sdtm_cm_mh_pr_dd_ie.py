@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_data import one, raw, records, subject
 
 from cdisc168.findings import Severity
 from cdisc168.raw.contracts import FORM, ROW
@@ -24,27 +25,6 @@ STUDY = load_study()
 STUDY_CT = load_study_ct()
 DOMAINS = ("CM", "MH", "PR", "DD", "IE")
 FORMS = ("cm", "mh", "dxhist", "apher", "death", "enrol")
-
-
-def raw(form: str) -> pd.DataFrame:
-    return pd.read_csv(RAW / f"{form}.csv", dtype=str, keep_default_na=False)
-
-
-def subject(site: str, subjid: str) -> str:
-    return f"{STUDY.studyid}-{site}-{subjid}"
-
-
-def records(frame: pd.DataFrame, usubjid: str, **where: object) -> pd.DataFrame:
-    mask = frame["USUBJID"] == usubjid
-    for column, value in where.items():
-        mask &= frame[column] == value
-    return frame[mask]
-
-
-def one(frame: pd.DataFrame, usubjid: str, **where: object) -> pd.Series:
-    found = records(frame, usubjid, **where)
-    assert len(found) == 1, f"{usubjid} {where}: {len(found)} records"
-    return found.iloc[0]
 
 
 def supp(sdtm: SdtmResult, domain: str, parent: pd.Series) -> dict[str, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_data import one, raw, records, subject
 
 from cdisc168.sdtm.build import SdtmResult
 from cdisc168.standards.study_ct import load_study_ct
@@ -21,14 +22,6 @@ STUDY = load_study()
 STUDY_CT = load_study_ct()
 
 
-def raw(form: str) -> pd.DataFrame:
-    return pd.read_csv(RAW / f"{form}.csv", dtype=str, keep_default_na=False)
-
-
-def subject(site: str, subjid: str) -> str:
-    return f"{STUDY.studyid}-{site}-{subjid}"
-
-
 @pytest.fixture(scope="module")
 def ds(sdtm: SdtmResult) -> pd.DataFrame:
     return sdtm.datasets["DS"]
@@ -37,19 +30,6 @@ def ds(sdtm: SdtmResult) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def rs(sdtm: SdtmResult) -> pd.DataFrame:
     return sdtm.datasets["RS"]
-
-
-def records(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.DataFrame:
-    mask = frame["USUBJID"] == usubjid
-    for column, value in where.items():
-        mask &= frame[column] == value
-    return frame[mask]
-
-
-def one(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.Series:
-    found = records(frame, usubjid, **where)
-    assert len(found) == 1, f"{usubjid} {where}: {len(found)} records"
-    return found.iloc[0]
 
 
 # --- DS ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_data import one, raw, records, subject
 
 from cdisc168.sdtm.build import SdtmResult
 from cdisc168.standards.study_ct import load_study_ct
@@ -36,14 +37,6 @@ COMPONENTS = {
 }
 
 
-def raw(form: str) -> pd.DataFrame:
-    return pd.read_csv(RAW / f"{form}.csv", dtype=str, keep_default_na=False)
-
-
-def subject(site: str, subjid: str) -> str:
-    return f"{STUDY.studyid}-{site}-{subjid}"
-
-
 @pytest.fixture(scope="module")
 def fa(sdtm: SdtmResult) -> pd.DataFrame:
     return sdtm.datasets["FA"]
@@ -57,19 +50,6 @@ def ce(sdtm: SdtmResult) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def suppce(sdtm: SdtmResult) -> pd.DataFrame:
     return sdtm.datasets["SUPPCE"]
-
-
-def records(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.DataFrame:
-    mask = frame["USUBJID"] == usubjid
-    for column, value in where.items():
-        mask &= frame[column] == value
-    return frame[mask]
-
-
-def one(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.Series:
-    found = records(frame, usubjid, **where)
-    assert len(found) == 1, f"{usubjid} {where}: {len(found)} records"
-    return found.iloc[0]
 
 
 def qualifiers(suppce: pd.DataFrame, usubjid: str, seq: float) -> dict[str, str]:

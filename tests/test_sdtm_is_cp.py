@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_data import raw, subject
 
 from cdisc168.check.failures import check_dataset
 from cdisc168.check.schemas import dataset_plan, supp_plan
@@ -25,14 +26,6 @@ from cdisc168.study import load_study
 RAW = Path(__file__).resolve().parent.parent / "fixtures" / "raw"
 STUDY = load_study()
 STUDY_CT = load_study_ct()
-
-
-def raw(form: str) -> pd.DataFrame:
-    return pd.read_csv(RAW / f"{form}.csv", dtype=str, keep_default_na=False)
-
-
-def subject(site: str, subjid: str) -> str:
-    return f"{STUDY.studyid}-{site}-{subjid}"
 
 
 @pytest.fixture(scope="module")

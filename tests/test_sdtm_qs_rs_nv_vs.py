@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_data import one, raw, records, subject
 
 from cdisc168.sdtm.build import SdtmResult
 from cdisc168.standards.study_ct import load_study_ct
@@ -24,27 +25,6 @@ STUDY_CT = load_study_ct()
 CUT = STUDY.data_cut.isoformat()  # 2026-03-31
 MY_FORMS = ("sledai", "edss", "mg", "myositis", "mri", "vs")
 MY_DATASETS = ("QS", "RS", "NV", "VS")
-
-
-def raw(form: str) -> pd.DataFrame:
-    return pd.read_csv(RAW / f"{form}.csv", dtype=str, keep_default_na=False)
-
-
-def subject(site: str, subjid: str) -> str:
-    return f"{STUDY.studyid}-{site}-{subjid}"
-
-
-def records(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.DataFrame:
-    mask = frame["USUBJID"] == usubjid
-    for column, value in where.items():
-        mask &= frame[column] == value
-    return frame[mask]
-
-
-def one(frame: pd.DataFrame, usubjid: str, **where: str) -> pd.Series:
-    found = records(frame, usubjid, **where)
-    assert len(found) == 1, f"{usubjid} {where}: {len(found)} records"
-    return found.iloc[0]
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +289,10 @@ def test_vs_one_record_per_collected_sign_in_ct_units(vs: pd.DataFrame) -> None:
     demography = raw("dm")
     vital = vs[vs["VSDTC"].notna()]
     undated = vs[vs["VSDTC"].isna()]
-    assert undated["VSTESTCD"].value_counts().to_dict() == {"HEIGHT": len(demography), "WEIGHT": len(demography)}
+    assert undated["VSTESTCD"].value_counts().to_dict() == {
+        "HEIGHT": len(demography),
+        "WEIGHT": len(demography),
+    }
     assert set(undated["VISIT"]) == {"SCREENING"} and set(undated["VISITNUM"]) == {1.0}
     counts = vital["VSTESTCD"].value_counts().to_dict()
     assert counts == {
