@@ -22,12 +22,14 @@ def builders() -> list[tuple[str, Builder]]:
     """(dataset, builder) in dependency order."""
     from cdisc168.adam.adae import build_adae
     from cdisc168.adam.adgc import build_adgc
+    from cdisc168.adam.adlb import build_adlb
     from cdisc168.adam.adpc import build_adpc
     from cdisc168.adam.adpp import build_adpp
     from cdisc168.adam.adsl import build_adsl
 
     return [
         ("ADSL", build_adsl),
+        ("ADLB", build_adlb),
         ("ADGC", build_adgc),
         ("ADAE", build_adae),
         ("ADPC", build_adpc),
