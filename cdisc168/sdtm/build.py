@@ -162,11 +162,11 @@ def _apply_text_rules(m: MappedDataset) -> tuple[list[pd.DataFrame], list]:
         values = holder[name]
         if values.isna().all() or pd.api.types.is_numeric_dtype(values):
             continue
-        result = text.transliterate(values.astype("str"))  # Arrow strings: vectorised regex checks
+        result = text.transliterate(values)
         if result.changed.any() or result.untransliterable.any():
             findings.extend(result.findings(m.spec.name, name, rows=None, usubjid=frame["USUBJID"], seq=seqs))
-            holder[name] = result.values.astype("object").where(result.values.notna(), None)
-        if holder is frame and (holder[name].astype("str").str.len() > text.SAS_V5_MAX_CHAR).any():
+            holder[name] = result.values
+        if holder is frame and (holder[name].str.len() > text.SAS_V5_MAX_CHAR).any():
             split = text.split_to_supp(holder[name], name, label)
             holder[name] = split.parent
             continuations.append(split.supp.assign(QORIG=origin))
@@ -369,11 +369,15 @@ def literal_rows(spec: DatasetSpec, study: Study, summaries: dict[str, object]) 
 
 
 def _final(m: MappedDataset) -> pd.DataFrame:
-    """Sorted by the spec's keys; text held as Arrow strings (a quarter of the memory of Python objects
-    for the big findings domains, DESIGN.md conventions)."""
+    """The records sorted by the spec's keys."""
     keys = list(m.spec.keys)
     frame = m.frame.sort_values(keys, kind="mergesort", na_position="first") if keys else m.frame
-    frame = frame.reset_index(drop=True)
+    return frame.reset_index(drop=True)
+
+
+def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Arrow strings, converted once: a quarter of the memory of Python objects for the
+    big findings domains (DESIGN.md conventions) and vectorised string checks."""
     text = [c for c in frame.columns if frame[c].dtype == object and not c.startswith("_")]
     return frame.astype(dict.fromkeys(text, "str")) if text else frame
 
@@ -438,6 +442,8 @@ def build_sdtm(
     datasets: dict[str, pd.DataFrame] = {}
     lineage_parts = []
     for name, m in mapped.items():
+        m.frame = _as_arrow_text(m.frame)
+        m.supp_values = _as_arrow_text(m.supp_values)
         continuations, text_findings = _apply_text_rules(m)
         findings.extend(text_findings)
         final = _final(m)
