@@ -25,7 +25,9 @@ def builders() -> list[tuple[str, Builder]]:
     from cdisc168.adam.adlb import build_adlb
     from cdisc168.adam.adpc import build_adpc
     from cdisc168.adam.adpp import build_adpp
+    from cdisc168.adam.adrs import build_adrs
     from cdisc168.adam.adsl import build_adsl
+    from cdisc168.adam.adtte import build_adtte
 
     return [
         ("ADSL", build_adsl),
@@ -34,6 +36,8 @@ def builders() -> list[tuple[str, Builder]]:
         ("ADAE", build_adae),
         ("ADPC", build_adpc),
         ("ADPP", build_adpp),
+        ("ADRS", build_adrs),
+        ("ADTTE", build_adtte),
     ]
 
 
