@@ -72,7 +72,12 @@ def _ig_patterns(structure: str) -> tuple[tuple[re.Pattern[str], str, str], ...]
     frame = ig.adamig_variables(structure)
     patterns = []
     for name, label, vtype in zip(frame["variable"], frame["label"], frame["type"], strict=True):
-        regex = re.escape(name).replace("xx", r"(?P<xx>\d\d)").replace("zz", r"(?P<zz>\d\d)").replace("y", r"(?P<y>\d)")
+        regex = (
+            re.escape(name)
+            .replace("xx", r"(?P<xx>\d\d)")
+            .replace("zz", r"(?P<zz>\d\d)")
+            .replace("y", r"(?P<y>\d)")
+        )
         patterns.append((re.compile(f"^{regex}$"), label, vtype))
     return tuple(patterns)
 
