@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import peak_rss_mb, stage
 
 from cdisc168.adam.build import builders
-from cdisc168.adam.spec import conform, load_adam_specs
+from cdisc168.adam_spec import conform, load_adam_specs
 from cdisc168.raw.forms import load_forms
 from cdisc168.raw.load import load_raw
 from cdisc168.raw.synth.generate import write_synthetic

@@ -21,7 +21,7 @@ from cdisc168.adam.dose_escalation import (
     dose_escalation_html,
     dose_escalation_markdown,
 )
-from cdisc168.adam.spec import load_adam_specs
+from cdisc168.adam_spec import load_adam_specs
 from cdisc168.check.schemas import check_sdtm
 from cdisc168.findings import Finding, Findings, Severity
 from cdisc168.raw.forms import FormCatalogue, load_forms

@@ -26,7 +26,7 @@ import pytest
 
 from cdisc168.adam.adae import DltDefinition, build_adae, derive_var_dltwfl, derive_vars_dltfl
 from cdisc168.adam.adsl import build_adsl
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.study import Study
 
 STUDY = "CCAR168-AID"

@@ -28,7 +28,7 @@ from cdisc168.adam.adgc import (
     parameter_names,
 )
 from cdisc168.adam.adsl import build_adsl
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study, StudyConfigError, load_study
 

@@ -33,7 +33,7 @@ from cdisc168.adam.adlb import (
 )
 from cdisc168.adam.adsl import build_adsl
 from cdisc168.adam.ctcae import CTCAE_V5, derive_var_atoxgr
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study
 

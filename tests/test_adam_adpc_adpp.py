@@ -27,7 +27,7 @@ from cdisc168.adam.adpc import (
 )
 from cdisc168.adam.adpp import build_adpp
 from cdisc168.adam.adsl import build_adsl
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.sdtm.pp import nca_parameters
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study

@@ -34,7 +34,7 @@ from cdisc168.adam.adrs import build_adrs, parameters
 from cdisc168.adam.adsl import build_adsl
 from cdisc168.adam.remission_criteria import RemissionCriteria
 from cdisc168.adam.remission_imnm import compute_tis
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study
 

@@ -37,7 +37,7 @@ from cdisc168.adam.adtte import (
     derive_param_ttr,
     derive_vars_disease_course,
 )
-from cdisc168.adam.spec import load_adam_spec
+from cdisc168.adam_spec import load_adam_spec
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study
 

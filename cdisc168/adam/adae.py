@@ -47,7 +47,7 @@ from cdisc168.adam.derive_support import (
     require_frame,
     text_series,
 )
-from cdisc168.adam.spec import AdamSpec, conform, load_adam_spec
+from cdisc168.adam_spec import AdamSpec, conform, load_adam_spec
 from cdisc168.study import Study
 
 #: SUPPAE qualifiers ADAE uses (STUDY.md §2.9).

@@ -65,7 +65,7 @@ from cdisc168.adam.derive import (
     derive_vars_dy,
     derive_vars_merged,
 )
-from cdisc168.adam.spec import AdamSpec, conform, load_adam_spec
+from cdisc168.adam_spec import AdamSpec, conform, load_adam_spec
 from cdisc168.study import Study, StudyConfigError, Visit
 
 CONFIG_KEY = "glucocorticoids"

@@ -70,7 +70,7 @@ from cdisc168.adam.derive_support import (
     require_frame,
     sort_records,
 )
-from cdisc168.adam.spec import conform, load_adam_spec
+from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.study import Study
 
 KEYS = ("STUDYID", "USUBJID")
@@ -978,7 +978,7 @@ def derive_var_anl01fl(adlb: pd.DataFrame) -> pd.DataFrame:
 
 def derive_var_aseq(adlb: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """ASEQ: 1, 2, … per subject in the order of the spec's keys (ADaMIG 1.3 §3.3.1), the order
-    :func:`cdisc168.adam.spec.conform` sorts the dataset in."""
+    :func:`cdisc168.adam_spec.conform` sorts the dataset in."""
     order = adlb[list(keys)].sort_values(list(keys), kind="mergesort", na_position="first")
     sequence = order.groupby("USUBJID", sort=False).cumcount() + 1
     out = adlb.copy(deep=False)

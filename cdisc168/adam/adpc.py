@@ -48,7 +48,7 @@ from cdisc168.adam.derive import (
     derive_vars_merged,
     derive_vars_relative_time,
 )
-from cdisc168.adam.spec import conform, load_adam_spec
+from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.study import Study
 
 KEYS = ["STUDYID", "USUBJID"]

@@ -45,7 +45,7 @@ import pandas as pd
 from cdisc168 import nca
 from cdisc168.adam.adpc import ANALYTES, protocol_day
 from cdisc168.adam.derive import derive_vars_merged
-from cdisc168.adam.spec import conform, load_adam_spec
+from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.sdtm.pp import PPTESTCD, TIME_UNIT, auc_intervals
 from cdisc168.sdtm.results import number_text
 from cdisc168.study import Study

@@ -73,7 +73,7 @@ from cdisc168.adam.remission_visits import (
     derive_vars_avisit,
     lookup,
 )
-from cdisc168.adam.spec import AdamSpec, conform, load_adam_spec
+from cdisc168.adam_spec import AdamSpec, conform, load_adam_spec
 from cdisc168.study import Study
 
 DTYPE_NRI = "WC"  # DTYPE C81203 worst case: non-responder imputation

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc168.adam.derive import derive_vars_dt, derive_vars_dtm, derive_vars_merged
-from cdisc168.adam.spec import conform, load_adam_spec
+from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.study import Study
 
 KEYS = ["STUDYID", "USUBJID"]

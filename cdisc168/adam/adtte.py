@@ -49,7 +49,7 @@ import pandas as pd
 from cdisc168.adam.adlb import build_adlb
 from cdisc168.adam.derive import CensorSource, EventSource, Var, derive_param_tte, derive_vars_merged
 from cdisc168.adam.remission_visits import lookup
-from cdisc168.adam.spec import conform, load_adam_spec
+from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.study import Study
 
 ADSL_VARS = {

@@ -2,7 +2,7 @@
 
 ADSL → ADLB, ADGC, ADAE, ADPC → ADPP; ADRS (uses ADGC, ADLB) → ADTTE (uses ADRS). Each builder reads
 the SDTM datasets and the ADaM datasets built before it (never raw forms) and returns its dataset;
-:func:`cdisc168.adam.spec.conform` then makes it exactly its spec's variables, in spec order, sorted by
+:func:`cdisc168.adam_spec.conform` then makes it exactly its spec's variables, in spec order, sorted by
 the spec's keys, so the data and define.xml cannot disagree.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from cdisc168.adam.spec import AdamSpec, conform
+from cdisc168.adam_spec import AdamSpec, conform
 from cdisc168.study import Study
 
 Builder = Callable[[Mapping[str, pd.DataFrame], Mapping[str, pd.DataFrame], Study], pd.DataFrame]

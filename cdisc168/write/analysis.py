@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cdisc168.adam.spec import AdamSpec
+from cdisc168.adam_spec import AdamSpec
 from cdisc168.write.xpt import XptVariable, sas_date, sas_datetime, sas_time, write_xpt
 
 _CONVERTERS = {"DATE9.": sas_date, "DATETIME20.": sas_datetime, "TIME8.": sas_time}
