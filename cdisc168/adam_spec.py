@@ -1,4 +1,5 @@
-"""ADaM dataset specs (the spec model beside cdisc168.spec, so that write/ never imports from adam/): ``mappings/adam/<DATASET>.yaml`` loaded into typed metadata.
+"""ADaM dataset specs: ``mappings/adam/<DATASET>.yaml`` loaded into typed metadata (beside
+:mod:`cdisc168.spec`, so that ``write/`` never imports from ``adam/``).
 
 An ADaM spec is the metadata of a dataset the ADaM modules build (the data come from Python
 derivations in :mod:`cdisc168.adam`; the spec holds what define.xml and the XPT need): structure
