@@ -28,7 +28,11 @@ from cdisc168.spec import VIRTUAL_FORMS, DatasetSpec, load_spec
 from cdisc168.standards.study_ct import StudyCT
 from cdisc168.study import Study
 
-SPEC_ORDER_FIRST = ("DM", "SE")  # reference dates and elements are needed by every other domain
+SPEC_ORDER_FIRST = ("DM", "SE")
+# Text over 200 characters continues in the same record for these (SDTMIG 3.4 TS assumption 4, CO §5.1)
+IN_RECORD_CONTINUATION = frozenset(
+    {("TS", "TSVAL"), ("CO", "COVAL")}
+)  # reference dates and elements are needed by every other domain
 
 
 @dataclass
@@ -167,6 +171,11 @@ def _apply_text_rules(m: MappedDataset) -> tuple[list[pd.DataFrame], list]:
             findings.extend(result.findings(m.spec.name, name, rows=None, usubjid=frame["USUBJID"], seq=seqs))
             holder[name] = result.values
         if holder is frame and (holder[name].str.len() > text.SAS_V5_MAX_CHAR).any():
+            if (m.spec.name, name) in IN_RECORD_CONTINUATION:  # TSVAL1..n, COVAL1..n in the dataset
+                extra = text.continuation_columns(holder[name], name)
+                for column in extra.columns:
+                    holder[column] = extra[column]
+                continue
             split = text.split_to_supp(holder[name], name, label)
             holder[name] = split.parent
             continuations.append(split.supp.assign(QORIG=origin))

@@ -38,12 +38,28 @@ def supp_label(parent: str) -> str:
     return f"Supplemental Qualifiers for {parent}"
 
 
-def dataset_metadata(name: str, specs: dict[str, DatasetSpec]) -> tuple[str, list[XptVariable]]:
-    """(dataset label, variables) for a parent dataset or its SUPP--."""
+def dataset_metadata(
+    name: str, specs: dict[str, DatasetSpec], columns: list[str] | None = None
+) -> tuple[str, list[XptVariable]]:
+    """(dataset label, variables) for a parent dataset or its SUPP--.
+
+    A variable continued in the record itself (TSVAL → TSVAL1..n, SDTMIG 3.4 TS assumption 4) is
+    followed by its continuation columns present in the data, labelled like the parent + number.
+    """
     if name.startswith(SUPP_PREFIX) and name not in specs:
         return supp_label(name[len(SUPP_PREFIX) :]), supp_variables()
     spec = specs[name]
-    return spec.label, spec_variables(spec)
+    variables = []
+    for variable in spec_variables(spec):
+        variables.append(variable)
+        k = 1
+        while (
+            columns is not None and f"{variable.name}{k}" in columns and variable.name in ("TSVAL", "COVAL")
+        ):
+            label = f"{variable.label} {k}"
+            variables.append(XptVariable(name=f"{variable.name}{k}", label=label, type="Char"))
+            k += 1
+    return spec.label, variables
 
 
 def write_tabulations(
@@ -53,7 +69,7 @@ def write_tabulations(
     folder.mkdir(parents=True, exist_ok=True)
     lengths = {}
     for name, frame in datasets.items():
-        label, variables = dataset_metadata(name, specs)
+        label, variables = dataset_metadata(name, specs, list(frame.columns))
         data = frame[[v.name for v in variables]]
         lengths[name] = write_xpt(data, folder / f"{name.lower()}.xpt", name, label, variables, timestamp)
     return lengths
