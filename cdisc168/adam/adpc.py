@@ -68,8 +68,8 @@ REASON_NO_RESULT = "NO RESULT"
 REASON_WINDOW = f"SAMPLED MORE THAN {WINDOW_EXCESS_FRACTION:.0%} OUTSIDE THE VISIT WINDOW"
 REASON_NO_NOMINAL = "NO NOMINAL TIME (UNSCHEDULED SAMPLE)"
 
-#: ADSL variables of ADPC: {ADPC name: ADSL name}; names starting with "_" are working columns.
-ADSL_VARS = {
+#: ADSL variables both kinetics datasets (ADPC, ADPP) carry: {ADaM name: ADSL name}.
+PK_ADSL_VARS = {
     "SUBJID": "SUBJID",
     "SITEID": "SITEID",
     "AGE": "AGE",
@@ -83,10 +83,9 @@ ADSL_VARS = {
     "TRTA": "TRT01A",
     "TRTAN": "TRT01AN",
     "DOSEA": "DOSEKG",
-    "FANLDTM": "TRTSDTM",
-    "_FANLTMF": "TRTSTMF",
-    "_TRTSDT": "TRTSDT",
 }
+#: ADSL variables of ADPC; names starting with "_" are working columns.
+ADSL_VARS = {**PK_ADSL_VARS, "FANLDTM": "TRTSDTM", "_FANLTMF": "TRTSTMF", "_TRTSDT": "TRTSDT"}
 _PC_VARS = [
     "STUDYID",
     "USUBJID",

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc168 import nca
-from cdisc168.adam.adpc import ANALYTES, protocol_day
+from cdisc168.adam.adpc import ANALYTES, PK_ADSL_VARS, protocol_day
 from cdisc168.adam.derive import derive_vars_merged
 from cdisc168.adam_spec import conform, load_adam_spec
 from cdisc168.sdtm.pp import PPTESTCD, TIME_UNIT, auc_intervals
@@ -66,22 +66,8 @@ PARAMETERS = {
 }
 #: STUDY.md §3.4 "TAUC28RT": the AUC interval (days) normalised by the dose per kg.
 DOSE_NORMALISED_AUC_END = 28.0
-#: ADSL variables of ADPP: {ADPP name: ADSL name}.
-ADSL_VARS = {
-    "SUBJID": "SUBJID",
-    "SITEID": "SITEID",
-    "AGE": "AGE",
-    "AGEU": "AGEU",
-    "SEX": "SEX",
-    "RACE": "RACE",
-    "SAFFL": "SAFFL",
-    "PKFL": "PKFL",
-    "TRTP": "TRT01P",
-    "TRTPN": "TRT01PN",
-    "TRTA": "TRT01A",
-    "TRTAN": "TRT01AN",
-    "DOSEA": "DOSEKG",
-}
+#: ADSL variables of ADPP: {ADPP name: ADSL name}, the same as ADPC's.
+ADSL_VARS = PK_ADSL_VARS
 
 
 def build_adpp(
