@@ -106,6 +106,7 @@ class Study:
     ld_drugs: tuple[LymphodepletionDrug, ...]
     visits: tuple[Visit, ...]
     early_termination_visit: Visit
+    disease_assessment_visits: tuple[str, ...]
     unscheduled_visit: str
     analysis_windows: dict[str, Any]
     thresholds: Thresholds
@@ -293,6 +294,13 @@ def load_study(path: Path | str | None = None) -> Study:
     early_termination = Visit(
         visitnum=et.number("visitnum", positive=True), visit=et.text("visit"), day=0, window=(0, 0)
     )
+    assessment_visits = r.raw("disease_assessment_visits")
+    scheduled = {v.visit for v in visits}
+    if not isinstance(assessment_visits, list) or not assessment_visits:
+        raise r.fail("disease_assessment_visits", "expected a non-empty list of visit names")
+    unknown_visits = [v for v in assessment_visits if v not in scheduled]
+    if unknown_visits:
+        raise r.fail("disease_assessment_visits", f"not scheduled visits of 'visits': {unknown_visits}")
     ld = r.sub("lymphodepletion")
     ld_days = tuple(int(d) for d in ld.raw("days"))
     ld_drugs = tuple(
@@ -331,6 +339,7 @@ def load_study(path: Path | str | None = None) -> Study:
         ld_drugs=ld_drugs,
         visits=visits,
         early_termination_visit=early_termination,
+        disease_assessment_visits=tuple(assessment_visits),
         unscheduled_visit=r.text("unscheduled_visit"),
         analysis_windows=dict(r.sub("analysis_windows").data),
         thresholds=_thresholds(r.sub("thresholds")),

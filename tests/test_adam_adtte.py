@@ -232,7 +232,7 @@ def synthetic(study: Study) -> dict[str, pd.DataFrame]:
     adsl, adrs = _synthetic()
     course = derive_vars_disease_course(adsl, adrs)
     assessments = create_assessments(adrs, course)
-    options = TteOptions()
+    options = TteOptions.for_study(study)
     windows = assessment_windows(study, options)
     pfs = derive_param_pfs(course, assessments, adrs, windows, options)
     ttr = derive_param_ttr(course, assessments, adrs)
@@ -293,7 +293,7 @@ def test_os_censored_at_the_data_cut(synthetic: dict[str, pd.DataFrame]) -> None
 
 
 def test_compute_missed_assessments(study: Study) -> None:
-    windows = assessment_windows(study, TteOptions())
+    windows = assessment_windows(study, TteOptions.for_study(study))
     last = pd.Series([1.0, 60.0, 60.0, np.nan])
     event = pd.Series([100.0, 200.0, 120.0, 50.0])
     # (1, 100): DAY 28, MONTH 2, MONTH 3; (60, 200): MONTH 3, MONTH 6; (60, 120): MONTH 3; missing: null

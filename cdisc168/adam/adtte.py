@@ -85,22 +85,16 @@ _DAY = pd.Timedelta(days=1)
 
 @dataclass(frozen=True)
 class TteOptions:
-    """The disease-assessment schedule (study.yaml visit names; their protocol windows) and the number
-    of consecutive missed assessments before an event that censors it (FDA-style PFS, STUDY.md §3.7)."""
+    """The disease-assessment schedule (study.yaml ``disease_assessment_visits``; their protocol
+    windows) and the number of consecutive missed assessments before an event that censors it
+    (FDA-style PFS, STUDY.md §3.7)."""
 
-    assessment_visits: tuple[str, ...] = (
-        "DAY 28",
-        "MONTH 2",
-        "MONTH 3",
-        "MONTH 6",
-        "MONTH 9",
-        "MONTH 12",
-        "MONTH 15",
-        "MONTH 18",
-        "MONTH 21",
-        "MONTH 24",
-    )
+    assessment_visits: tuple[str, ...]
     missed_assessments: int = 2
+
+    @classmethod
+    def for_study(cls, study: Study) -> TteOptions:
+        return cls(assessment_visits=study.disease_assessment_visits)
 
 
 def build_adtte(
@@ -110,7 +104,7 @@ def build_adtte(
     options: TteOptions | None = None,
 ) -> pd.DataFrame:
     """ADTTE (needs ``adam["ADSL"]`` and ``adam["ADRS"]``; uses ``adam["ADLB"]``, built here if absent)."""
-    options = options or TteOptions()
+    options = options or TteOptions.for_study(study)
     spec = load_adam_spec(study.mappings_dir / "adam" / "ADTTE.yaml")
     adsl = adam["ADSL"]
     treated = adsl.loc[adsl["SAFFL"].eq("Y").fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)

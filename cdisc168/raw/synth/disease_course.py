@@ -36,21 +36,14 @@ FLARE = "FLARE"
 POSTFLARE = "POSTFLARE"
 
 PRE_VISITS = ("SCREENING", "BASELINE")
-# Clinical disease assessments (SLEDAI-2K, EDSS, MG-ADL/QMG, IMACS core set): screening, baseline,
-# then D28, months 2 and 3, and every 3 months to month 24; plus the early termination visit.
-DISEASE_VISITS = (
-    *PRE_VISITS,
-    "DAY 28",
-    "MONTH 2",
-    "MONTH 3",
-    "MONTH 6",
-    "MONTH 9",
-    "MONTH 12",
-    "MONTH 15",
-    "MONTH 18",
-    "MONTH 21",
-    "MONTH 24",
-)
+
+
+def disease_visits(ctx: SynthContext) -> tuple[str, ...]:
+    """Clinical disease assessments (SLEDAI-2K, EDSS, MG-ADL/QMG, IMACS core set): screening, baseline,
+    then the scheduled assessments of study.yaml ``disease_assessment_visits``."""
+    return (*PRE_VISITS, *ctx.study.disease_assessment_visits)
+
+
 # An early termination assessment this close to the previous one would repeat it: not done.
 ET_MIN_GAP_DAYS = 14
 # Non-responders reach their plateau of partial improvement by month 3.
@@ -145,7 +138,7 @@ def _first_assessment_on_or_after(ctx: SynthContext, subj: pd.DataFrame, onset: 
     """Protocol day of each subject's first clinical assessment visit on or after ``onset`` (NaN if none)."""
     keys = subj[["SITEID", "SUBJID"]].assign(ONSETDAY=onset)
     visits = ctx.visits.loc[
-        ctx.visits["VISIT"].isin((*DISEASE_VISITS, ctx.study.early_termination_visit.visit)),
+        ctx.visits["VISIT"].isin((*disease_visits(ctx), ctx.study.early_termination_visit.visit)),
         ["SITEID", "SUBJID", "DAY"],
     ]
     after = keys.merge(visits, on=["SITEID", "SUBJID"], how="left")
@@ -157,12 +150,13 @@ def _first_assessment_on_or_after(ctx: SynthContext, subj: pd.DataFrame, onset: 
 def assessments(
     ctx: SynthContext,
     indications: tuple[str, ...],
-    visits: tuple[str, ...] = DISEASE_VISITS,
+    visits: tuple[str, ...] | None = None,
     early_termination: bool = True,
 ) -> pd.DataFrame:
     """The disease assessments of the subjects with one of ``indications``, with their phase.
 
-    Rows are the attended backbone visits named in ``visits`` (dates are the visit dates), plus the
+    Rows are the attended backbone visits named in ``visits`` (default :func:`disease_visits`; dates
+    are the visit dates), plus the
     early termination visit when ``early_termination`` and the subject was infused (unless it falls
     within :data:`ET_MIN_GAP_DAYS` of the previous assessment). Subjects never infused keep their
     pre-infusion assessments only. Columns: the visit backbone's, the subject facts of
@@ -170,6 +164,7 @@ def assessments(
     PROGRESS (the share of the way to remission, or to the non-responder plateau, 0..1+).
     """
     et = ctx.study.early_termination_visit.visit
+    visits = disease_visits(ctx) if visits is None else visits
     wanted = (*visits, et) if early_termination else visits
     subj = ctx.subjects.loc[ctx.subjects["INDICAT"].isin(indications), SUBJECT_COLUMNS]
     rows = ctx.visits[ctx.visits["VISIT"].isin(wanted)].merge(
