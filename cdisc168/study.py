@@ -121,6 +121,11 @@ class Study:
         return self.path.parent
 
     @property
+    def define_dir(self) -> Path:
+        """The study's define.xml templates, XSL stylesheet and reviewer's guide templates (beside mappings/)."""
+        return self.path.parent.parent / "define"
+
+    @property
     def indication_codes(self) -> tuple[str, ...]:
         return tuple(i.code for i in self.indications)
 

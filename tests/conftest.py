@@ -111,3 +111,13 @@ def sdtm():  # type: ignore[no-untyped-def]
     raw, findings = load_raw(FIXTURE_RAW, study, forms)
     assert not findings.has_errors
     return build_sdtm(raw, study, forms, load_specs(study.mappings_dir, forms), load_study_ct())
+
+
+@pytest.fixture(scope="session")
+def adam_datasets(sdtm):  # type: ignore[no-untyped-def]
+    """The ADaM stage run once on the session's SDTM: dataset name → frame."""
+    from cdisc168.adam.build import build_adam
+    from cdisc168.adam_spec import load_adam_specs
+
+    study = load_study()
+    return build_adam(sdtm.datasets, study, load_adam_specs(study.mappings_dir))
