@@ -180,8 +180,12 @@ def test_phase_and_emergence_flags(adae: pd.DataFrame) -> None:
 def test_adsl_variables_come_from_adsl(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
     merged = adae.drop_duplicates("USUBJID").set_index("USUBJID")
     source = adsl.set_index("USUBJID").loc[merged.index]
-    for name in ("TRTSDT", "LDSTDT", "TRT01A", "DLTEVLFL", "INDICAT", "PH2SDT"):
+    for name in ("TRTSDT", "LDSTDT", "TRT01A", "SAFFL", "LDSAFFL", "DLTEVLFL", "INDICAT", "PH2SDT"):
         pd.testing.assert_series_equal(merged[name], source[name], check_names=False, check_dtype=False)
+    # population flags are copied as Y/N, never null: 02-0022 had LD only, 03-0002 no treatment at all
+    flags = ["SAFFL", "LDSAFFL", "DLTEVLFL"]
+    assert merged.loc[subject("02-0022"), flags].tolist() == ["N", "Y", "N"]
+    assert merged.loc[subject("03-0002"), flags].tolist() == ["N", "N", "N"]
 
 
 # --- CRS / ICANS -----------------------------------------------------------------------------------------

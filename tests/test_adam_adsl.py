@@ -34,6 +34,8 @@ from cdisc168.study import Study
 
 STUDYID = "CCAR168-AID"
 D = pd.Timestamp
+# Subject-level population flags: "Y" or "N" for every subject, never null (ADaMIG 1.3 §3.1.4, §3.2).
+POPULATION_FLAGS = ("ENRLFL", "APHFL", "LDSAFFL", "SAFFL", "DLTEVLFL", "PKFL", "EFFFL")
 
 
 def _id(site_subject: str) -> str:
@@ -77,15 +79,25 @@ def test_one_record_per_dm_subject_sorted_by_usubjid(adsl: pd.DataFrame, sdtm: A
     assert adsl["USUBJID"].tolist() == sorted(dm["USUBJID"])
 
 
-def test_dates_are_datetimes_flags_y_or_null_numbers_float(adsl: pd.DataFrame, study: Study) -> None:
+def test_dates_are_datetimes_other_flags_y_or_null_numbers_float(adsl: pd.DataFrame, study: Study) -> None:
     spec = load_adam_spec(study.mappings_dir / "adam" / "ADSL.yaml")
     for var in spec.variables:
         if var.display_format in ("DATE9.", "DATETIME20."):
             assert pd.api.types.is_datetime64_dtype(adsl[var.name].dtype), var.name
         elif var.type == "Num":
             assert adsl[var.name].dtype == np.float64, var.name
-        if var.name.endswith("FL"):
+        if var.name.endswith("FL") and var.name not in POPULATION_FLAGS:
             assert set(adsl[var.name].dropna()) <= {"Y"}, var.name
+
+
+def test_population_flags_are_y_or_n_for_every_subject(adsl: pd.DataFrame) -> None:
+    for flag in POPULATION_FLAGS:
+        assert adsl[flag].notna().all(), flag
+        assert set(adsl[flag]) == {"Y", "N"}, flag
+    # 21 of the 24 subjects were infused (not: screen failure 01-0021, LD only 02-0022, 03-0002)
+    assert (adsl["SAFFL"] == "Y").sum() == 21
+    not_treated = {_id(s) for s in ("01-0021", "02-0022", "03-0002")}
+    assert set(adsl.loc[adsl["SAFFL"] == "N", "USUBJID"]) == not_treated
 
 
 def test_codelist_values_are_study_terms(adsl: pd.DataFrame, study: Study) -> None:
@@ -111,8 +123,8 @@ def test_screen_failure(adsl: pd.DataFrame) -> None:
     assert row["EOSSTT"] == "DISCONTINUED"
     assert row["DCSREAS"] == "SCREEN FAILURE"
     assert row["EOSDT"] == D("2025-01-01")
-    for flag in ("ENRLFL", "APHFL", "LDSAFFL", "SAFFL", "DLTEVLFL", "PKFL", "EFFFL"):
-        assert _missing(row[flag]), flag
+    for flag in POPULATION_FLAGS:
+        assert row[flag] == "N", flag
     for var in ("ARMCD", "ARM", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTSDT", "LDSTDT", "APHASE1"):
         assert _missing(row[var]), var
     # only the undated demography height/weight (VISIT SCREENING): 164.5 cm, 50.6 kg
@@ -124,7 +136,8 @@ def test_screen_failure(adsl: pd.DataFrame) -> None:
 def test_lymphodepletion_only_subject(adsl: pd.DataFrame) -> None:
     row = _row(adsl, "02-0022")
     # planned DL3, LD 2025-01-26..2025-01-28, never infused, DS ADVERSE EVENT 2025-01-31
-    assert _missing(row["SAFFL"]) and row["LDSAFFL"] == "Y" and row["APHFL"] == "Y" and row["ENRLFL"] == "Y"
+    assert row["SAFFL"] == "N" and row["LDSAFFL"] == "Y" and row["APHFL"] == "Y" and row["ENRLFL"] == "Y"
+    assert row["DLTEVLFL"] == row["PKFL"] == row["EFFFL"] == "N"  # all need SAFFL = "Y"
     assert row["TRT01P"] == "C-CAR168 2.0x10^6 CAR+ T cells/kg" and row["TRT01PN"] == 2.0
     assert _missing(row["TRT01A"]) and _missing(row["TRT01AN"]) and _missing(row["ACTARMCD"])
     assert _missing(row["TRTSDT"]) and _missing(row["TRTSDTM"]) and _missing(row["DOSEKG"])
@@ -141,7 +154,7 @@ def test_never_treated_subject(adsl: pd.DataFrame) -> None:
     row = _row(adsl, "03-0002")
     # leukapheresis 2023-11-08, DS PHYSICIAN DECISION 2023-11-19, no EX at all
     assert row["ENRLFL"] == "Y" and row["APHFL"] == "Y"
-    assert _missing(row["SAFFL"]) and _missing(row["LDSAFFL"])
+    assert row["SAFFL"] == "N" and row["LDSAFFL"] == "N"
     assert row["APHDT"] == D("2023-11-08")
     assert row["TRT01PN"] == 0.5 and _missing(row["TRT01A"])
     assert (row["EOSSTT"], row["DCSREAS"], row["EOSDT"]) == (
@@ -194,7 +207,7 @@ def test_completed_subject_and_infusion_dates(adsl: pd.DataFrame) -> None:
         D("2023-12-18"),
         D("2025-12-08"),
     )
-    for flag in ("ENRLFL", "APHFL", "LDSAFFL", "SAFFL", "DLTEVLFL", "PKFL", "EFFFL"):
+    for flag in POPULATION_FLAGS:
         assert row[flag] == "Y", flag
 
 
@@ -239,7 +252,7 @@ def test_dlt_evaluable_on_fixture(adsl: pd.DataFrame) -> None:
     assert _row(adsl, "02-0006")["DLTEVLFL"] == "Y"
     # 03-0008: DL2, DOSEKG 0.873 >= 0.8 x 1.0; followed well beyond day 28
     assert _row(adsl, "03-0008")["DLTEVLFL"] == "Y"
-    assert adsl.loc[adsl["SAFFL"].isna(), "DLTEVLFL"].isna().all()
+    assert set(adsl.loc[adsl["SAFFL"] == "N", "DLTEVLFL"]) == {"N"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,7 +265,7 @@ def test_dltevlfl_early_discontinuation_versus_28_days(study: Study) -> None:
         {
             "STUDYID": "S",
             "USUBJID": ["A", "B", "C", "D", "E", "F"],
-            "SAFFL": ["Y", "Y", "Y", "Y", "Y", None],
+            "SAFFL": ["Y", "Y", "Y", "Y", "Y", "N"],
             "TRTSDT": [start] * 5 + [pd.NaT],
             # A left on day 14 without DLT; B left on day 14 after a DLT on day 7; C reached day 28;
             # D stopped at day 27; E reached day 28 but got 0.7 of the planned dose; F never infused
@@ -273,14 +286,14 @@ def test_dltevlfl_early_discontinuation_versus_28_days(study: Study) -> None:
         {"USUBJID": ["A", "B"], "IDVARVAL": ["1", "1"], "QNAM": ["AEDLT", "AEDLT"], "QVAL": ["N", "Y"]}
     )
     out = derive_var_dltevlfl(adsl, ae, suppae, study)
-    assert _values(out["DLTEVLFL"]) == [None, "Y", "Y", None, None, None]
+    assert out["DLTEVLFL"].tolist() == ["N", "Y", "Y", "N", "N", "N"]
 
 
 def test_pkfl_needs_a_quantifiable_post_infusion_sample() -> None:
     adsl = pd.DataFrame(
         {
             "USUBJID": ["A", "B", "C", "D"],
-            "SAFFL": ["Y", "Y", "Y", None],
+            "SAFFL": ["Y", "Y", "Y", "N"],
             "TRTSDTM": [D("2024-01-01 10:00")] * 3 + [pd.NaT],
         }
     )
@@ -298,7 +311,7 @@ def test_pkfl_needs_a_quantifiable_post_infusion_sample() -> None:
             "PCSTRESN": [150.0, np.nan, 30.0, 30.0, 5.0],
         }
     )
-    assert _values(derive_var_pkfl(adsl, pc)["PKFL"]) == ["Y", None, None, None]
+    assert derive_var_pkfl(adsl, pc)["PKFL"].tolist() == ["Y", "N", "N", "N"]
 
 
 def test_disposition_decision_table() -> None:
@@ -347,7 +360,7 @@ def test_efffl_needs_baseline_and_post_infusion_assessments() -> None:
     adsl = pd.DataFrame(
         {
             "USUBJID": ["A", "B", "C", "D"],
-            "SAFFL": ["Y", "Y", "Y", None],
+            "SAFFL": ["Y", "Y", "Y", "N"],
             "LDSTDT": [D("2024-01-01")] * 4,
             "TRTSDT": [D("2024-01-06")] * 3 + [pd.NaT],
         }
@@ -371,7 +384,7 @@ def test_efffl_needs_baseline_and_post_infusion_assessments() -> None:
     )
     qs = pd.DataFrame({"USUBJID": pd.Series(dtype="str"), "QSDTC": [], "QSSTRESC": []})
     out = derive_var_efffl(adsl, {"RS": rs, "QS": qs}, D("2026-03-31"))
-    assert _values(out["EFFFL"]) == ["Y", None, None, None]
+    assert out["EFFFL"].tolist() == ["Y", "N", "N", "N"]
 
 
 def test_indicatn_codelist_follows_the_study_indication_order(study: Study) -> None:

@@ -134,7 +134,7 @@ def synthetic(study: Study, levels: dict[str, tuple[int, int]], not_evaluable: i
             usubjid = f"S-{armcd}-{i:02d}"
             evaluable = i < n
             adsl_rows.append(
-                {"USUBJID": usubjid, "ACTARMCD": armcd, "SAFFL": "Y", "DLTEVLFL": "Y" if evaluable else None}
+                {"USUBJID": usubjid, "ACTARMCD": armcd, "SAFFL": "Y", "DLTEVLFL": "Y" if evaluable else "N"}
             )
             dlt = i < x or not evaluable
             adae_rows.append(
@@ -149,7 +149,7 @@ def synthetic(study: Study, levels: dict[str, tuple[int, int]], not_evaluable: i
                     "DLTINVFL": "Y" if dlt else None,
                 }
             )
-    adsl_rows.append({"USUBJID": "S-NOTTREATED", "ACTARMCD": None, "SAFFL": None, "DLTEVLFL": None})
+    adsl_rows.append({"USUBJID": "S-NOTTREATED", "ACTARMCD": None, "SAFFL": "N", "DLTEVLFL": "N"})
     return create_dose_escalation(pd.DataFrame(adsl_rows), pd.DataFrame(adae_rows), study)
 
 

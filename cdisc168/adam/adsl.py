@@ -7,7 +7,9 @@ one derivation per step, each a small function named for what it derives.
 Conventions (STUDY.md Decisions):
 
 - TRTSDTM/TRTEDTM are the start/end of the C-CAR168 infusion (EX EXTRT "C-CAR168"); a subject who had
-  lymphodepletion (LD) only has no TRTSDT, SAFFL null and LDSAFFL "Y".
+  lymphodepletion (LD) only has no TRTSDT, SAFFL "N" and LDSAFFL "Y".
+- Population flags (ENRLFL, APHFL, LDSAFFL, SAFFL, DLTEVLFL, PKFL, EFFFL) are "Y" or "N" for every
+  subject, never null (ADaMIG 1.3 §3.1.4 and §3.2).
 - Baselines are pre-lymphodepletion: the last non-missing value dated on or before the first LD dose
   (LDSTDT, compared by date as SDTM --LOBXFL does); a subject never lymphodepleted takes the last value
   up to the data cut (all of his records are pre-treatment).
@@ -113,10 +115,11 @@ def build_adsl(
 # helpers
 
 
-def _flag(condition: pd.Series) -> pd.Series:
-    """ADaM flag: "Y" where true, null elsewhere (a missing condition is false)."""
+def _population_flag(condition: pd.Series) -> pd.Series:
+    """Subject-level population flag: "Y" where true, "N" elsewhere (a missing condition is false);
+    never null (ADaMIG 1.3 §3.1.4 and §3.2)."""
     values = condition.fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.where(values, "Y", None), index=condition.index, dtype="str")
+    return pd.Series(np.where(values, "Y", "N"), index=condition.index, dtype="str")
 
 
 def _dates(frame: pd.DataFrame, dtc: str) -> pd.Series:
@@ -469,14 +472,15 @@ def derive_var_lstdadt(
 
 def derive_vars_populations(adsl: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     """ENRLFL (DS milestones INFORMED CONSENT OBTAINED and ELIGIBILITY CRITERIA MET), APHFL
-    (leukapheresed: APHDT), SAFFL (received C-CAR168, any dose: TRTSDT), LDSAFFL (received any LD)."""
+    (leukapheresed: APHDT), SAFFL (received C-CAR168, any dose: TRTSDT), LDSAFFL (received any LD);
+    each "Y" when met, else "N"."""
     out = adsl.copy()
     milestones = ds.loc[ds["DSDECOD"].isin([CONSENTED, ELIGIBLE]), ["USUBJID", "DSDECOD"]]
     reached = milestones.groupby("USUBJID")["DSDECOD"].nunique()
-    out["ENRLFL"] = _flag(out["USUBJID"].map(reached).eq(2))
-    out["APHFL"] = _flag(out["APHDT"].notna())
-    out["SAFFL"] = _flag(out["TRTSDT"].notna())
-    out["LDSAFFL"] = _flag(out["LDSTDT"].notna())
+    out["ENRLFL"] = _population_flag(out["USUBJID"].map(reached).eq(2))
+    out["APHFL"] = _population_flag(out["APHDT"].notna())
+    out["SAFFL"] = _population_flag(out["TRTSDT"].notna())
+    out["LDSAFFL"] = _population_flag(out["LDSTDT"].notna())
     return out
 
 
@@ -486,7 +490,7 @@ def derive_var_dltevlfl(
     """DLTEVLFL (STUDY.md §3.1): SAFFL = "Y" and (followed up to protocol day 28, i.e. LSTALVDT −
     TRTSDT >= the end of study.thresholds.dlt_window_days, or an investigator-assessed DLT (SUPPAE AEDLT
     = "Y") starting within that window) and DOSEKG >= study.thresholds.dlt_evaluable_min_dose_fraction
-    × TRT01PN. ADSL comes before ADAE, so the DLT here is the investigator's (SUPPAE AEDLT)."""
+    × TRT01PN; else "N". ADSL comes before ADAE, so the DLT here is the investigator's (SUPPAE AEDLT)."""
     low, high = study.thresholds.dlt_window_days
     out = adsl.copy()
     dlt = suppae.loc[(suppae["QNAM"] == "AEDLT") & (suppae["QVAL"] == "Y"), ["USUBJID", "IDVARVAL"]].copy()
@@ -499,13 +503,13 @@ def derive_var_dltevlfl(
     followed = (out["LSTALVDT"] - out["TRTSDT"]).dt.days >= high
     had_dlt = out["USUBJID"].isin(in_window)
     dosed = out["DOSEKG"] >= study.thresholds.dlt_evaluable_min_dose_fraction * out["TRT01PN"]
-    out["DLTEVLFL"] = _flag((out["SAFFL"] == "Y") & (followed | had_dlt) & dosed.fillna(False))
+    out["DLTEVLFL"] = _population_flag((out["SAFFL"] == "Y") & (followed | had_dlt) & dosed.fillna(False))
     return out
 
 
 def derive_var_pkfl(adsl: pd.DataFrame, pc: pd.DataFrame) -> pd.DataFrame:
     """PKFL: SAFFL = "Y" and >= 1 quantifiable PC value (PCSTRESN present) sampled after the start of
-    the infusion (PCDTC > TRTSDTM; a sample without a time counts when dated after TRTSDT)."""
+    the infusion (PCDTC > TRTSDTM; a sample without a time counts when dated after TRTSDT); else "N"."""
     out = adsl.copy()
     rec = pc.loc[pc["PCSTRESN"].notna(), ["USUBJID", "PCDTC"]]
     rec = derive_vars_dtm(rec, "A", "PCDTC", flag_imputation="none")
@@ -514,16 +518,16 @@ def derive_var_pkfl(adsl: pd.DataFrame, pc: pd.DataFrame) -> pd.DataFrame:
     start = rec["USUBJID"].map(out.set_index("USUBJID")["TRTSDTM"])
     post = np.where(has_time, rec["ADTM"] > start, rec["ADT"] > start.dt.normalize())
     subjects = rec.loc[post, "USUBJID"].unique()
-    out["PKFL"] = _flag((out["SAFFL"] == "Y") & out["USUBJID"].isin(subjects))
+    out["PKFL"] = _population_flag((out["SAFFL"] == "Y") & out["USUBJID"].isin(subjects))
     return out
 
 
 def derive_var_efffl(adsl: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], cut: pd.Timestamp) -> pd.DataFrame:
     """EFFFL: SAFFL = "Y" and a baseline (dated on or before LDSTDT) and >= 1 post-baseline (dated
-    after TRTSDT, up to the data cut) RS/QS disease assessment with a result."""
+    after TRTSDT, up to the data cut) RS/QS disease assessment with a result; else "N"."""
     out = adsl.copy()
     assessed = _assessment_range(sdtm, cut)
     baseline = out["USUBJID"].map(assessed["FIRST"]) <= out["LDSTDT"]
     post_baseline = out["USUBJID"].map(assessed["LAST"]) > out["TRTSDT"]
-    out["EFFFL"] = _flag((out["SAFFL"] == "Y") & baseline & post_baseline)
+    out["EFFFL"] = _population_flag((out["SAFFL"] == "Y") & baseline & post_baseline)
     return out
