@@ -76,15 +76,17 @@ def apply_ct(
 ) -> tuple[pd.Series, list[Finding]]:
     """``ct``: collected value → controlled-terminology submission value (SDTMIG 3.4 §4.3).
 
-    The spec's ``map`` translates collected values; a value then outside the study codelist is an
-    error finding (also for extensible codelists: sponsor terms must be declared in
+    Collected texts a study term declares as ``collected_as`` (identity unit synonyms such as ng/mL for
+    ug/L in terminology.yaml) become its submission value and the spec's ``map`` translates other
+    collected values; a value then outside the study codelist is an error finding (also for extensible codelists: sponsor terms must be declared in
     ``mappings/terminology.yaml``). The value is kept as mapped, never dropped.
     """
     column = rule.params["from"]
     codelist = ctx.study_ct.codelist(str(rule.params["codelist"]))
     collected = _blank_to_na(frame[column])
-    mapping = rule.params.get("map") or {}
-    mapped = collected.map(lambda v: mapping.get(v, v) if v is not None else None) if mapping else collected
+    mapping = {text: term.value for term in codelist.terms for text in term.collected_as}
+    mapping.update(rule.params.get("map") or {})
+    mapped = collected.replace(mapping) if mapping else collected
     unknown = mapped.notna() & ~mapped.isin(codelist.values)
     found = []
     if codelist.external:
