@@ -6,9 +6,8 @@ conformance errors were found; 2 = could not run (unusable input, bad spec): not
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +21,13 @@ from cdisc168.adam.dose_escalation import (
     dose_escalation_markdown,
 )
 from cdisc168.adam_spec import load_adam_specs
+from cdisc168.check.catalog import load_catalog
+from cdisc168.check.report import write_reports
+from cdisc168.check.run import ValidationResult, run_rules
 from cdisc168.check.schemas import check_sdtm
+from cdisc168.check.submission import Submission
+from cdisc168.compare import CompareResult, compare_datasets
+from cdisc168.compare import write_xlsx as write_compare_xlsx
 from cdisc168.findings import Finding, Findings, Severity
 from cdisc168.raw.forms import FormCatalogue, load_forms
 from cdisc168.raw.load import RawStudy, load_raw
@@ -31,9 +36,18 @@ from cdisc168.sdtm.build import build_sdtm, load_specs
 from cdisc168.sdtm.reconcile import column_coverage, reconcile, spec_forms
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import Study, load_study
-from cdisc168.write.analysis import write_analysis
+from cdisc168.validate import ValidateOutcome
+from cdisc168.validate import validate as validate_folder
+from cdisc168.write.ectd import (
+    DefineMismatchError,
+    Layout,
+    PackageInput,
+    WrittenPackage,
+    write_data_and_define,
+)
+from cdisc168.write.guides import Explanations, load_explanations, render_adrg, render_csdrg
+from cdisc168.write.manifest import write_manifest
 from cdisc168.write.package import atomic_folder
-from cdisc168.write.tabulation import write_tabulations
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -105,6 +119,7 @@ class BuildResult:
     out_dir: Path | None
     reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)
     dose_escalation: DoseEscalation | None = None
+    problem: str = ""
 
 
 def build(
@@ -143,25 +158,107 @@ def build(
     adam_specs = load_adam_specs(study.mappings_dir)
     adam = build_adam(sdtm.datasets, study, adam_specs)
     escalation = create_dose_escalation(adam["ADSL"], adam["ADAE"], study)
+    explanations = load_explanations(study.mappings_dir / "explanations.yaml")
+    package = PackageInput(study, study_ct, sdtm.datasets, specs, adam, adam_specs)
     progress("Writing the package")
-    timestamp = dt.datetime.combine(study.data_cut, dt.time())
-    with atomic_folder(out_dir) as staging:
-        study_folder = staging / "m5" / "datasets" / study.submission_folder
-        write_tabulations(sdtm.datasets, specs, study_folder / "tabulations" / "sdtm", timestamp)
-        write_analysis(adam, adam_specs, study_folder / "analysis" / "adam" / "datasets", timestamp)
-        reports = staging / "reports"
-        reports.mkdir()
-        findings.write_csv(reports / "findings.csv")
-        _csv(checked.summary, reports / "raw_summary.csv")
-        _csv(reconciliation, reports / "reconciliation.csv")
-        _csv(unmapped_rows, reports / "exclusions.csv")
-        _csv(coverage, reports / "column_coverage.csv")
-        (reports / "dose_escalation.csv").write_text(dose_escalation_csv(escalation), encoding="utf-8")
-        (reports / "dose_escalation.md").write_text(dose_escalation_markdown(escalation), encoding="utf-8")
-        (reports / "dose_escalation.html").write_text(dose_escalation_html(escalation), encoding="utf-8")
-        _csv(sdtm.lineage.rename(columns={"_FORM": "form", "_ROW": "row"}), reports / "lineage.csv")
+    try:
+        with atomic_folder(out_dir) as staging:
+            layout = Layout(staging, study.submission_folder)
+            written = write_data_and_define(layout, package)
+            progress("Validating the package")
+            validation = validate_written(written, findings)
+            findings.extend(validation.findings)
+            write_guides(layout, package, findings, explanations)
+            _write_reports(layout, study, findings, validation, written, checked.summary, reconciliation)
+            _csv(unmapped_rows, layout.reports / "exclusions.csv")
+            _csv(coverage, layout.reports / "column_coverage.csv")
+            _csv(
+                sdtm.lineage.rename(columns={"_FORM": "form", "_ROW": "row"}), layout.reports / "lineage.csv"
+            )
+            write_dose_escalation(escalation, layout.reports)
+            write_manifest(staging, studyid=study.studyid, data_cut=study.data_cut.isoformat())
+    except DefineMismatchError as mismatch:
+        findings.extend(mismatch.findings)
+        return BuildResult(
+            EXIT_UNUSABLE, findings, checked.summary, None, reconciliation, escalation, str(mismatch)
+        )
     code = EXIT_FINDINGS if findings.has_errors else EXIT_OK
     return BuildResult(code, findings, checked.summary, Path(out_dir), reconciliation, escalation)
+
+
+def _write_reports(
+    layout: Layout,
+    study: Study,
+    findings: Findings,
+    validation: ValidationResult,
+    written: WrittenPackage,
+    summary: pd.DataFrame,
+    reconciliation: pd.DataFrame,
+) -> None:
+    """findings.csv, the validation reports (XLSX/HTML/JSON, every finding of the build), the raw summary
+    and the reconciliation."""
+    reports = layout.reports
+    reports.mkdir(parents=True, exist_ok=True)
+    findings.write_csv(reports / "findings.csv")
+    submission = Submission.from_frames(written.datasets, written.metadata, define=written.define)
+    write_reports(
+        replace(validation, findings=findings),
+        submission,
+        reports,
+        title=f"Validation report of study {study.studyid} (data cut {study.data_cut.isoformat()})",
+        base=layout.root,
+        stamp=study.data_cut,
+    )
+    _csv(summary, reports / "raw_summary.csv")
+    _csv(reconciliation, reports / "reconciliation.csv")
+
+
+def validate_written(written: WrittenPackage, earlier: Findings) -> ValidationResult:
+    """The conformance rules on the package as written; a problem an earlier layer already reported for
+    the same record and variable is not reported again (DESIGN.md "Checks")."""
+    submission = Submission.from_frames(written.datasets, written.metadata, define=written.define)
+    result = run_rules(submission)
+    seen = {(f.dataset, f.row, f.variable) for f in earlier if f.row is not None}
+    fresh = Findings(
+        f for f in result.findings if f.row is None or (f.dataset, f.row, f.variable) not in seen
+    )
+    return replace(result, findings=fresh)
+
+
+def write_guides(
+    layout: Layout, package: PackageInput, findings: Findings, explanations: Explanations
+) -> None:
+    """The cSDRG beside the SDTM define.xml and the ADRG beside the ADaM define.xml (Markdown and HTML)."""
+    study = package.study
+    catalog = load_catalog()
+    csdrg = render_csdrg(
+        study,
+        package.sdtm_specs,
+        package.study_ct,
+        findings,
+        explanations,
+        study.define_dir,
+        rule_catalogue={r.id: r.description for r in catalog if r.scope != "ADaM"},
+    )
+    adrg = render_adrg(
+        study,
+        package.adam_specs,
+        package.sdtm_specs,
+        findings,
+        explanations,
+        study.define_dir,
+        dict(package.adam),
+        rule_catalogue={r.id: r.description for r in catalog if r.scope == "ADaM"},
+    )
+    for folder, name, guide in ((layout.sdtm, "csdrg", csdrg), (layout.adam, "adrg", adrg)):
+        (folder / f"{name}.md").write_text(guide.markdown, encoding="utf-8")
+        (folder / f"{name}.html").write_text(guide.html, encoding="utf-8")
+
+
+def write_dose_escalation(escalation: DoseEscalation, reports: Path) -> None:
+    (reports / "dose_escalation.csv").write_text(dose_escalation_csv(escalation), encoding="utf-8")
+    (reports / "dose_escalation.md").write_text(dose_escalation_markdown(escalation), encoding="utf-8")
+    (reports / "dose_escalation.html").write_text(dose_escalation_html(escalation), encoding="utf-8")
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
@@ -207,3 +304,27 @@ def synth(
     if n_subjects < 1:
         raise ValueError(f"--subjects must be >= 1, got {n_subjects}")
     return write_synthetic(out_dir, n_subjects, seed, study or load_study())
+
+
+def validate(path: Path | str, out_dir: Path | str | None = None, ig: str | None = None) -> ValidateOutcome:
+    """Validate any folder (or file) of SDTM/ADaM XPT or Dataset-JSON datasets; see :mod:`cdisc168.validate`."""
+    return validate_folder(path, out_dir, ig)
+
+
+def compare(
+    base: Path | str,
+    compare: Path | str,
+    *,
+    keys: Sequence[str] | None = None,
+    tolerance: float = 0.0,
+    out_dir: Path | str | None = None,
+) -> CompareResult:
+    """Compare two datasets (:func:`cdisc168.compare.compare_datasets`); with ``out_dir`` also write
+    ``compare.xlsx`` and ``compare.txt`` there."""
+    result = compare_datasets(base, compare, keys=keys, tolerance=tolerance)
+    if out_dir is not None:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_compare_xlsx(result, folder / "compare.xlsx")
+        (folder / "compare.txt").write_text(result.summary_text() + "\n", encoding="utf-8")
+    return result

@@ -7,6 +7,7 @@ rule, message), never as a traceback; ``--debug`` shows the traceback of an unex
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,8 +96,14 @@ def _summary_table(summary: Any) -> Table:
     return table
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM is handled like Ctrl-C, so an atomic output folder is cleaned up instead of left half-written."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _run(ctx: click.Context, action: Callable[[], int]) -> None:
     """Run a command; turn expected failures into a clear message and exit code 2."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = action()
     except _EXPECTED_ERRORS as exc:
@@ -210,7 +217,8 @@ def build_command(ctx: click.Context, raw_dir: Path, out_dir: Path) -> None:
                 f"{counts['notice']} notices; all in {result.out_dir / 'reports' / 'findings.csv'})"
             )
         else:
-            ui.err.print("Build stopped: the raw input is unusable; nothing was written.")
+            reason = result.problem or "the raw input is unusable"
+            ui.err.print(f"Build stopped: {reason}; nothing was written.")
         return result.exit_code
 
     _run(ctx, action)
@@ -242,6 +250,78 @@ def synth_command(ctx: click.Context, n_subjects: int, seed: int, out_dir: Path)
             paths = api.synth(out_dir, n_subjects, seed, _study(ctx))
         ui.say(f"{len(paths)} raw forms for {n_subjects} subjects written to {out_dir}")
         return api.EXIT_OK
+
+    _run(ctx, action)
+
+
+@main.command("validate")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder that receives validation.xlsx, validation.html and validation.json.",
+)
+@click.option(
+    "--ig",
+    default=None,
+    help='IG version to judge by instead of the one the data declare, e.g. "3.3" or "ADaMIG 1.1".',
+)
+@click.pass_context
+def validate_command(ctx: click.Context, path: Path, out_dir: Path | None, ig: str | None) -> None:
+    """Validate the SDTM/ADaM datasets (XPT or Dataset-JSON, with or without define.xml) under PATH.
+
+    Judged against the shipped SDTMIG 3.4 / ADaMIG 1.3 metadata and the full CDISC CT; rules that need
+    another IG version's metadata are listed as not applied. Exit 0 clean, 1 errors found, 2 could not run.
+    """
+    ui: _Ui = ctx.obj["ui"]
+
+    def action() -> int:
+        with ui.progress() as progress:
+            progress(f"Validating {path}")
+            outcome = api.validate(path, out_dir, ig)
+        if outcome.exit_code == api.EXIT_UNUSABLE:
+            click.echo(f"error: {outcome.summary_text()}", err=True)
+        else:
+            ui.say(outcome.summary_text())
+        return outcome.exit_code
+
+    _run(ctx, action)
+
+
+@main.command("compare")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("compare", type=click.Path(path_type=Path))
+@click.option(
+    "--keys",
+    default=None,
+    help="Comma-separated key variables (default: STUDYID/USUBJID/--SEQ for SDTM, else record number).",
+)
+@click.option("--tolerance", type=float, default=0.0, show_default=True, help="Absolute numeric tolerance.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder that receives compare.xlsx and compare.txt.",
+)
+@click.pass_context
+def compare_command(
+    ctx: click.Context, base: Path, compare: Path, keys: str | None, tolerance: float, out_dir: Path | None
+) -> None:
+    """Compare two datasets (XPT, Dataset-JSON, CSV or parquet) for double programming.
+
+    Prints attribute differences, variables and records only in one, and value differences (numbers
+    within --tolerance, text exactly). Exit 0 equal, 1 different, 2 could not compare.
+    """
+    ui: _Ui = ctx.obj["ui"]
+
+    def action() -> int:
+        key_list = None if keys is None else [k.strip() for k in keys.split(",") if k.strip()]
+        result = api.compare(base, compare, keys=key_list, tolerance=tolerance, out_dir=out_dir)
+        ui.say(result.summary_text())
+        return api.EXIT_OK if result.equal else api.EXIT_FINDINGS
 
     _run(ctx, action)
 

@@ -42,6 +42,7 @@ import pandas as pd
 
 import cdisc168
 from cdisc168.adam_spec import AdamSpec, AdamVariable
+from cdisc168.datasetjson import ColumnDefinition
 from cdisc168.spec import Condition, DatasetSpec, Rule, VariableSpec
 from cdisc168.standards import ct, ig
 from cdisc168.standards.study_ct import StudyCodelist, StudyCT
@@ -299,19 +300,6 @@ class DefineModel:
             if item.oid == oid:
                 return item
         raise KeyError(f"define.xml {self.mdv_oid}: no ItemDef {oid!r}")
-
-
-@dataclass(frozen=True)
-class ColumnDefinition:
-    """One column of a dataset as define.xml describes it (the source of Dataset-JSON column metadata)."""
-
-    item_oid: str
-    name: str
-    label: str
-    data_type: str
-    length: int | None
-    display_format: str | None
-    key_sequence: int | None
 
 
 def dataset_columns(model: DefineModel, dataset: str) -> list[ColumnDefinition]:

@@ -62,6 +62,12 @@ def dataset_metadata(
     return spec.label, variables
 
 
+def tabulation_frame(name: str, frame: pd.DataFrame, specs: dict[str, DatasetSpec]) -> pd.DataFrame:
+    """The dataset as it is written: exactly its variables in spec order (lineage columns left out)."""
+    _, variables = dataset_metadata(name, specs, list(frame.columns))
+    return frame[[v.name for v in variables]]
+
+
 def write_tabulations(
     datasets: dict[str, pd.DataFrame], specs: dict[str, DatasetSpec], folder: Path, timestamp: dt.datetime
 ) -> dict[str, dict[str, int]]:
@@ -70,6 +76,6 @@ def write_tabulations(
     lengths = {}
     for name, frame in datasets.items():
         label, variables = dataset_metadata(name, specs, list(frame.columns))
-        data = frame[[v.name for v in variables]]
+        data = tabulation_frame(name, frame, specs)
         lengths[name] = write_xpt(data, folder / f"{name.lower()}.xpt", name, label, variables, timestamp)
     return lengths

@@ -18,6 +18,7 @@ import re
 import struct
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
 
 RECORD_LENGTH = 80
@@ -252,3 +253,19 @@ def stamp_xpt_timestamps(data: bytes, timestamp: datetime | date) -> bytes:
     for _, offset in TIMESTAMP_FIELDS:
         patched[offset : offset + _TIMESTAMP_LENGTH] = stamp
     return bytes(patched)
+
+
+# Header bytes needed at most: 8 records + 9999 NAMESTRs (the count has 4 digits) + the OBS header.
+HEADER_LIMIT = (8 + -(-9999 * 140 // RECORD_LENGTH) + 1) * RECORD_LENGTH
+
+
+def read_xpt_header_file(path: Path | str) -> XptHeader:
+    """The header of the XPT file at ``path``, reading only the header bytes (not the observations)."""
+    source = Path(path)
+    size = source.stat().st_size
+    with source.open("rb") as stream:
+        data = stream.read(min(size, HEADER_LIMIT) // RECORD_LENGTH * RECORD_LENGTH)
+    try:
+        return read_xpt_header(data)
+    except XptLayoutError as error:
+        raise XptLayoutError(f"{source}: {error}") from None
