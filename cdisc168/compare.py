@@ -33,7 +33,6 @@ import io
 import math
 import os
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +48,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from cdisc168.read_dataset import ALL_ATTRIBUTES, DatasetReadError, read_dataset
+from cdisc168.write.xlsx import fixed_xlsx_bytes
 
 __all__ = [
     "AttributeDifference",
@@ -723,29 +723,6 @@ def _variables_frame(result: CompareResult) -> pd.DataFrame:
     return _attributes_frame([*result.attributes, *presence])
 
 
-def _fixed_zip(data: bytes, timestamp: datetime) -> bytes:
-    """The workbook with fixed ZIP entry times and docProps/core.xml created/modified (no wall clock)."""
-    stamp = timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    output = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for entry in source.infolist():
-            content = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                    lambda m: m.group(1) + stamp.encode() + m.group(3),
-                    content,
-                )
-            info = zipfile.ZipInfo(entry.filename, date_time=timestamp.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            target.writestr(info, content)
-    return output.getvalue()
-
-
 def write_xlsx(result: CompareResult, path: Path | str, *, timestamp: datetime = XLSX_TIMESTAMP) -> Path:
     """Write the compare as an XLSX workbook; the same result always gives the same bytes.
 
@@ -767,7 +744,7 @@ def write_xlsx(result: CompareResult, path: Path | str, *, timestamp: datetime =
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.tmp")
     try:
-        temporary.write_bytes(_fixed_zip(buffer.getvalue(), timestamp))
+        temporary.write_bytes(fixed_xlsx_bytes(buffer.getvalue(), timestamp))
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

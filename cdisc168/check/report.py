@@ -35,6 +35,7 @@ from cdisc168.check.catalog import RuleDef, load_catalog
 from cdisc168.check.run import ValidationResult
 from cdisc168.check.submission import ADAM, SDTM, Submission
 from cdisc168.findings import Finding, Severity
+from cdisc168.write.xlsx import fixed_xlsx_bytes
 
 __all__ = [
     "DETAIL_COLUMNS",
@@ -352,22 +353,6 @@ def _summary_sheet(book: Workbook, content: ReportContent) -> None:
             _append(sheet, [row[c] for c in columns])
 
 
-def _fixed_zip(data: bytes, stamp: dt.datetime) -> bytes:
-    """The same ZIP with every entry dated ``stamp`` (zipfile dates entries with the wall clock)."""
-    out = io.BytesIO()
-    date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for item in source.infolist():
-            entry = zipfile.ZipInfo(item.filename, date_time=date_time)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(item.filename))
-    return out.getvalue()
-
-
 def write_xlsx(content: ReportContent, path: Path, *, stamp: dt.datetime = REPORT_STAMP) -> Path:
     """``validation.xlsx``: sheets Summary, Issue Summary, Issue Details, Rules (deterministic bytes)."""
     # Write-only: rows are streamed, so tens of thousands of findings take seconds, not minutes.
@@ -383,7 +368,7 @@ def write_xlsx(content: ReportContent, path: Path, *, stamp: dt.datetime = REPOR
     # ExcelWriter, not Workbook.save: save() stamps the wall-clock time into docProps/core.xml.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(book, archive).write_data()
-    path.write_bytes(_fixed_zip(buffer.getvalue(), stamp))
+    path.write_bytes(fixed_xlsx_bytes(buffer.getvalue(), stamp))
     return path
 
 
