@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-import pyreadstat
 
 from cdisc168.datasetjson import read_dataset_json, to_sas_numbers
 from cdisc168.write.xpt import read_xpt
@@ -159,8 +158,6 @@ _READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, dict[str, Any]]]] = {
 _READ_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
-    pyreadstat.ReadstatError,
-    pyreadstat.PyreadstatError,
     pa.ArrowException,
 )
 
@@ -189,9 +186,7 @@ def read_dataset(path: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
     except DatasetReadError:
         raise
     except _READ_ERRORS as error:
-        message = str(error).strip()
-        if message.startswith(str(source)):  # the reader named the file already
-            raise DatasetReadError(message) from error
+        message = str(error).strip().removeprefix(f"{source}:").strip()  # the file is named once, below
         raise DatasetReadError(
             f"{source}: cannot be read as {source.suffix.lower()[1:]}: {message}"
         ) from error

@@ -1,8 +1,8 @@
 """SDTM text rules: ASCII-only character values and text longer than 200 characters.
 
 **ASCII.** SAS transport version 5 holds ASCII text only, and the FDA Study Data Technical
-Conformance Guide (SAS transport file format) asks for ASCII text in submitted datasets; pyreadstat
-would silently write UTF-8. Character values must therefore be printable ASCII (0x20-0x7E, see
+Conformance Guide (SAS transport file format) asks for ASCII text in submitted datasets, and the file
+cannot say which encoding it holds. Character values must therefore be printable ASCII (0x20-0x7E, see
 :func:`ascii_check`). :func:`transliterate` turns common non-ASCII characters into their usual ASCII
 spelling and reports every change (``SD-TEXT-TRANSLIT``, warning). A value holding anything it cannot
 transliterate (CJK, other scripts, emoji, control characters) keeps its original text and is reported

@@ -7,16 +7,15 @@ for the byte layout, see ``reference/xpt_v5_layout.md``):
 * dataset and variable names at most 8 characters: upper-case letters, digits and underscores,
   starting with a letter;
 * dataset and variable labels at most 40 characters;
-* ASCII text only, in names, labels and character values (pyreadstat would silently write UTF-8);
+* ASCII text only, in names, labels and character values (SAS transport v5 has no encoding);
 * character values at most 200 bytes, and each character variable's length set to its longest value
   (FDA validator rule FDAC036, "variable length should be assigned based on actual stored data");
   numerics are 8 bytes.
 
-pyreadstat has no option for a character variable's length: it always writes the longest value in
-bytes (trailing blanks included, at least 1 for an all-blank column). The writer strips trailing
-blanks, which SAS does not keep anyway, so the written length is the longest value, and it reads the
-NAMESTR records back to confirm it. pyreadstat also stamps the wall-clock time into the four header
-date-times; the writer replaces them with the data cut date-time so rebuilds are byte-identical.
+:func:`cdisc168.write.xpt_data.write_xpt_data` writes the bytes (vectorised; the same bytes pyreadstat /
+ReadStat writes, which the tests prove). Trailing blanks are stripped (SAS does not keep them), the length
+of each character variable is its longest value (at least 1), read back from the NAMESTR records to
+confirm it, and the four header date-times are the data cut, so rebuilds are byte-identical.
 """
 
 from __future__ import annotations
@@ -35,11 +34,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyreadstat
 
 from cdisc168.findings import Finding, Severity
+from cdisc168.write.xpt_data import read_xpt_data, write_xpt_data
 from cdisc168.write.xpt_header import (
-    RECORD_LENGTH,
     XptHeader,
     XptLayoutError,
     read_xpt_header,
@@ -539,7 +537,7 @@ def check_xpt_metadata(
 
 
 def _prepare(frame: pd.DataFrame, variables: Sequence[XptVariable]) -> pd.DataFrame:
-    """The frame as pyreadstat should see it: object text with ``None``, float64 numbers with ``NaN``."""
+    """The frame as the writer takes it: object text with ``None``, float64 numbers with ``NaN``."""
     columns: dict[str, pd.Series] = {}
     for variable in variables:
         column = frame[variable.name]
@@ -621,21 +619,12 @@ def write_xpt(
 
     prepared = _prepare(frame, variables)
     lengths = _written_lengths(prepared, variables)
-    formats = {v.name: v.display_format for v in variables if v.display_format}
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(temporary_name)
     try:
-        pyreadstat.write_xport(
-            prepared,
-            str(temporary),
-            file_label=label,
-            column_labels=[v.label or None for v in variables],
-            table_name=dataset,
-            file_format_version=5,
-            variable_format=formats or None,
-        )
+        write_xpt_data(prepared, temporary, dataset, label, variables, lengths, timestamp)
         data = stamp_xpt_timestamps(temporary.read_bytes(), timestamp)
         _verify_written(read_xpt_header(data), dataset, label, variables, lengths)
         with temporary.open("wb") as stream:
@@ -652,39 +641,24 @@ def write_xpt(
 
 # --- reading ------------------------------------------------------------------------------------
 
-# Header bytes needed at most: 8 records + 9999 NAMESTRs (the count has 4 digits) + the OBS header.
-_HEADER_LIMIT = (8 + -(-9999 * 140 // RECORD_LENGTH) + 1) * RECORD_LENGTH
-
 
 def read_xpt(path: Path | str, *, encoding: str = "latin1") -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read an XPT v5 file: the values, and the metadata as the file states it (TS-140 NAMESTR).
 
-    Values come from ``pyreadstat.read_xport`` as stored: numeric dates stay numbers (their format is
-    in the metadata), blank text comes back as missing (SAS has no empty string apart from blank).
+    Values are decoded as stored, the same values ``pyreadstat.read_xport`` gives
+    (:func:`cdisc168.write.xpt_data.read_xpt_data`, vectorised): numeric dates stay numbers (their
+    format is in the metadata), blank text comes back as missing (SAS has no empty string apart from
+    blank).
     ``encoding`` defaults to Latin-1 so any byte decodes and a validator can report non-ASCII text
     instead of failing on it; ASCII files read the same under any encoding.
 
     The metadata dict holds ``dataset``, ``label``, ``created``, ``modified`` (member header),
     ``library_created``, ``library_modified``, ``sas_version``, ``operating_system``, ``rows`` and
     ``variables``: name → ``{"label", "type", "length", "display_format"}`` in file order.
-    Raises :class:`XptLayoutError` for anything but a one-member version 5 file (e.g. version 8).
+    Raises :class:`XptLayoutError` naming the file for anything but a one-member version 5 file (e.g.
+    version 8), a truncated one, or text that ``encoding`` cannot decode.
     """
-    source = Path(path)
-    size = source.stat().st_size
-    if size % RECORD_LENGTH:
-        raise XptLayoutError(f"{source}: file length {size} is not a multiple of {RECORD_LENGTH}")
-    with source.open("rb") as stream:
-        header = read_xpt_header(stream.read(_HEADER_LIMIT))
-    frame, _ = pyreadstat.read_xport(str(source), encoding=encoding, disable_datetime_conversion=True)
-    names = [v.name for v in header.variables]
-    if list(frame.columns) != names:
-        raise XptLayoutError(
-            f"{source}: pyreadstat read columns {list(frame.columns)}, the header names {names}"
-        )
-    for variable in header.variables:
-        if variable.type == "Char":
-            column = frame[variable.name]
-            frame[variable.name] = column.mask(column == "")
+    header, frame = read_xpt_data(path, encoding=encoding)
     metadata: dict[str, Any] = {
         "dataset": header.dataset,
         "label": header.label,

@@ -35,7 +35,7 @@ V8_LIBRARY_HEADER = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
 
 # One NAMESTR (TS-140): ntype, nhfun, nlng, nvar0, nname, nlabel, nform, nfl, nfd, nfj, nfill,
 # niform, nifl, nifd, npos, rest.
-_NAMESTR = struct.Struct(">hhhh8s40s8shhh2s8shhi52s")
+NAMESTR_STRUCT = struct.Struct(">hhhh8s40s8shhh2s8shhi52s")
 
 # Record starts (0-based file offsets) of a one-member file.
 _REAL_HEADER_1 = 1 * RECORD_LENGTH
@@ -164,7 +164,7 @@ def _display_format(name: bytes, width: int, decimals: int) -> str:
 
 def _namestr(record: bytes, number: int) -> XptNamestr:
     (ntype, _, nlng, nvar0, nname, nlabel, nform, nfl, nfd, _, _, niform, nifl, nifd, npos, _) = (
-        _NAMESTR.unpack(record)
+        NAMESTR_STRUCT.unpack(record)
     )
     if ntype not in (1, 2):
         raise XptLayoutError(f"NAMESTR {number}: type {ntype} is neither 1 (numeric) nor 2 (character)")
