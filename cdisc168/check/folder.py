@@ -45,7 +45,7 @@ from cdisc168.check.submission import (
 )
 from cdisc168.datasetjson import read_dataset_json, to_sas_numbers
 from cdisc168.findings import Finding, Findings, Severity
-from cdisc168.standards.schemas import safe_xml_parser
+from cdisc168.standards.schemas import UnsafeXmlError, parse_xml
 from cdisc168.write.xpt import read_xpt
 
 __all__ = [
@@ -309,11 +309,14 @@ def _read_defines(candidates: Iterable[Path], root: Path, found: Findings) -> di
     documents: dict[str, tuple[Path, Any]] = {}
     for path in candidates:
         try:
-            tree = etree.parse(str(path), safe_xml_parser())
-        except (OSError, etree.XMLSyntaxError) as error:
+            tree = parse_xml(path)
+        except (OSError, etree.XMLSyntaxError, UnsafeXmlError) as error:
             found.add(
                 _finding(
-                    "VAL-READ", Severity.ERROR, path, f"{_shown(path, root)}: not well-formed XML ({error})"
+                    "VAL-READ",
+                    Severity.ERROR,
+                    path,
+                    f"{_shown(path, root)}: not well-formed or unsafe XML ({error})",
                 )
             )
             continue

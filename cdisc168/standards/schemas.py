@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused
 from lxml import etree
 
 from cdisc168.standards.files import SCHEMAS_DIR
@@ -34,6 +36,29 @@ DATASET_NDJSON_SCHEMA = DATASET_JSON_SCHEMA_DIR / "dataset-ndjson-schema.json"
 def safe_xml_parser() -> etree.XMLParser:
     """An lxml parser that neither resolves entities nor loads DTDs nor reads from the network."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class UnsafeXmlError(ValueError):
+    """An XML document declares a DTD or entities (entity expansion, external references): refused."""
+
+
+def parse_xml(source: Path | bytes) -> etree._ElementTree:
+    """Parse an XML file or bytes that may come from anywhere (a define.xml of another sponsor).
+
+    defusedxml first refuses any DTD, entity declaration or external reference (billion laughs, XXE), then
+    lxml parses with :func:`safe_xml_parser` (no entity resolution, no network) for XSD and XSLT use; a
+    file keeps its path as the document URL. Raises :class:`UnsafeXmlError`, ``etree.XMLSyntaxError``
+    (not well-formed) or ``OSError`` (unreadable).
+    """
+    data = source.read_bytes() if isinstance(source, Path) else source
+    try:
+        defused.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise UnsafeXmlError(f"refused: {type(exc).__name__} ({exc})") from None
+    except defused.ParseError:
+        pass  # not well-formed: lxml below reports it with line and column
+    base_url = str(source) if isinstance(source, Path) else None
+    return etree.ElementTree(etree.fromstring(data, safe_xml_parser(), base_url=base_url))
 
 
 def define_xml_xsd_path(*, arm: bool = False) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from lxml import etree
 
-from cdisc168.standards.schemas import safe_xml_parser, validate_define_xml
+from cdisc168.standards.schemas import UnsafeXmlError, parse_xml, validate_define_xml
 from cdisc168.write.define_model import DefineModel
 
 TEMPLATE = "define.xml.j2"
@@ -50,8 +50,8 @@ def render_define(model: DefineModel, template_dir: Path) -> bytes:
 def parse_define(data: bytes) -> etree._ElementTree:
     """Parse define.xml bytes safely (no entities, no DTD, no network)."""
     try:
-        return etree.ElementTree(etree.fromstring(data, safe_xml_parser()))
-    except etree.XMLSyntaxError as exc:
+        return parse_xml(data)
+    except (etree.XMLSyntaxError, UnsafeXmlError) as exc:
         raise DefineRenderError(f"define.xml is not well-formed XML: {exc}") from exc
 
 

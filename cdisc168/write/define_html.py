@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from cdisc168.standards.schemas import safe_xml_parser
+from cdisc168.standards.schemas import UnsafeXmlError, parse_xml
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEFINE_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -50,9 +50,9 @@ def render_define_html(define_xml: bytes | Path, stylesheet: Path) -> bytes:
 def _parse(document: bytes | Path, source: str) -> etree._ElementTree:
     """Parse an XML file or bytes safely; a missing or malformed file is a :class:`DefineHtmlError`."""
     try:
-        if isinstance(document, Path):
-            return etree.parse(str(document), safe_xml_parser())
-        return etree.ElementTree(etree.fromstring(document, safe_xml_parser()))
+        return parse_xml(document)
+    except UnsafeXmlError as exc:
+        raise DefineHtmlError(f"{source}: {exc}") from exc
     except OSError as exc:
         raise DefineHtmlError(f"{source}: cannot be read ({exc})") from exc
     except etree.XMLSyntaxError as exc:

@@ -33,7 +33,7 @@ from cdisc168.check.submission import DatasetMetadata
 from cdisc168.datasetjson import write_dataset_json
 from cdisc168.findings import Finding, Severity
 from cdisc168.spec import DatasetSpec
-from cdisc168.standards.schemas import safe_xml_parser, validate_define_xml
+from cdisc168.standards.schemas import parse_xml, validate_define_xml
 from cdisc168.standards.study_ct import StudyCT
 from cdisc168.study import Study
 from cdisc168.write import oids
@@ -143,7 +143,7 @@ def write_define(part: DefinePart, template_dir: Path) -> tuple[etree._ElementTr
     stylesheet = part.folder / STYLESHEET_NAME
     shutil.copyfile(template_dir / STYLESHEET_NAME, stylesheet)
     (part.folder / DEFINE_HTML_NAME).write_bytes(render_define_html(xml, stylesheet))
-    tree = etree.parse(str(define_path), safe_xml_parser())
+    tree = parse_xml(define_path)
     problems = [
         Finding(
             DEFINE_XSD_RULE,
