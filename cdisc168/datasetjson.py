@@ -272,7 +272,9 @@ def _value_error(column: str, mask: np.ndarray, values: pd.Series, first_row: in
 def _is_text(series: pd.Series) -> bool:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return _is_text(pd.Series(series.cat.categories))
-    return bool(series.isna().all()) or pd.api.types.infer_dtype(series, skipna=True) == "string"
+    if bool(series.isna().all()):  # no value to infer from: the dtype decides (an all-NaT date is not text)
+        return pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
+    return pd.api.types.infer_dtype(series, skipna=True) == "string"
 
 
 def _text(value: str) -> pa.Scalar:

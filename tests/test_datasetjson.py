@@ -389,6 +389,14 @@ def test_numeric_dates_in_every_form_become_iso(tmp_path: Path) -> None:
     assert numbers.loc[0].tolist() == [23699.0, 23699 * 86400 + 33000.25, 33000.0, 86399.0, 23699.0]
 
 
+def test_a_date_column_without_any_value_is_written_as_nulls(tmp_path: Path) -> None:
+    """An ADaM date no subject has yet (all NaT, e.g. a death date at an early data cut) is null, not text."""
+    frame = pd.DataFrame({"DTHDT": pd.to_datetime([None, None]), "ADTM": pd.Series([np.nan, np.nan])})
+    columns = [column("DTHDT", "integer", "DATE9."), column("ADTM", "integer", "DATETIME20.")]
+    document = write_small(tmp_path / "xx.json", frame, columns)
+    assert document["rows"] == [[None, None], [None, None]]
+
+
 @pytest.mark.parametrize(
     ("data_type", "display_format", "expected"),
     [
