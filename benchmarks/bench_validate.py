@@ -16,6 +16,7 @@ Run alone (10,000 subjects need about 19 GB): ``.venv/bin/python benchmarks/benc
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -37,8 +38,8 @@ from cdisc168.raw.synth.generate import write_synthetic
 from cdisc168.sdtm.build import build_sdtm, load_specs
 from cdisc168.standards.study_ct import load_study_ct
 from cdisc168.study import load_study
-from cdisc168.write.analysis import to_sas_values
-from cdisc168.write.tabulation import tabulation_frame
+from cdisc168.write.analysis import to_sas_values, write_analysis
+from cdisc168.write.tabulation import tabulation_frame, write_tabulations
 
 TARGET_10K_SECONDS = 30.0
 
@@ -61,8 +62,9 @@ def _run_rules(submission: Submission, label: str) -> float:
     return total
 
 
-def in_memory(n: int, work: Path) -> float:
-    """Validation time of an ``n``-subject submission built in memory."""
+def in_memory(n: int, work: Path, write: Path | None = None) -> float:
+    """Validation time of an ``n``-subject submission built in memory (with ``write``: its XPT files are
+    also written there, for a ``--package`` run)."""
     study, forms = load_study(), load_forms()
     raw_dir = work / f"raw{n}"
     write_synthetic(raw_dir, n, 168, study, forms)
@@ -74,6 +76,13 @@ def in_memory(n: int, work: Path) -> float:
     adam = build_adam(sdtm, study, adam_specs)
     written = {name: tabulation_frame(name, frame, specs) for name, frame in sdtm.items() if len(frame)}
     written |= {name: to_sas_values(frame, adam_specs[name]) for name, frame in adam.items() if len(frame)}
+    if write is not None:
+        timestamp = dt.datetime.combine(study.data_cut, dt.time())
+        sdtm_rows, adam_rows = sum(map(len, sdtm.values())), sum(map(len, adam.values()))
+        with stage("write XPT (SDTM)", lambda: sdtm_rows):
+            write_tabulations({n: f for n, f in sdtm.items() if len(f)}, specs, write / "sdtm", timestamp)
+        with stage("write XPT (ADaM)", lambda: adam_rows):
+            write_analysis({n: f for n, f in adam.items() if len(f)}, adam_specs, write / "adam", timestamp)
     del sdtm, adam
     with stage("metadata from the frames", lambda: len(written)):
         submission = Submission.from_frames(written)
@@ -99,9 +108,13 @@ def main() -> int:
     )
     parser.add_argument("--subjects", type=int, nargs="*", default=[])
     parser.add_argument("--package", type=Path, default=None, help="a package folder to validate from files")
+    parser.add_argument(
+        "--write", type=Path, default=None, help="also write the XPT files of --subjects here"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cdisc168-bench-validate-"))
-    times = {f"{n} subjects": in_memory(n, work) for n in args.subjects or ([] if args.package else [1000])}
+    subjects = args.subjects or ([] if args.package else [1000])
+    times = {f"{n} subjects": in_memory(n, work, args.write) for n in subjects}
     if args.package:
         times[str(args.package)] = from_folder(args.package)
     for what, seconds in times.items():

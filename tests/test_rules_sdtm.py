@@ -622,3 +622,7 @@ def test_a_sponsor_term_declared_in_define_xml_is_not_a_ct_warning() -> None:
         ("SD-CT-EXT", Severity.WARNING, "per fortnight"),
         ("SD-CT-SPONSOR", Severity.NOTICE, "units per litre"),
     ]
+    sponsor = next(f for f in run_rules(submission, rules).findings if f.rule == "SD-CT-SPONSOR")
+    assert sponsor.message == (
+        "LBORRESU value is a sponsor extension of codelist UNIT (C71620), declared in define.xml (1 record)"
+    )

@@ -320,7 +320,9 @@ def _first_of_each_value(values: pd.Series, bad: np.ndarray, variable: str, mess
     codes = pd.factorize(values.iloc[positions])[0]
     firsts, counts = np.unique(codes, return_index=True, return_counts=True)[1:]
     return failures_at(
-        positions[firsts], variable=variable, message=[f"{message} ({n} records)" for n in counts]
+        positions[firsts],
+        variable=variable,
+        message=[f"{message} ({n} record{'' if n == 1 else 's'})" for n in counts],
     )
 
 
@@ -386,7 +388,11 @@ def check_ig_codelist(submission: Submission, rule: RuleDef, name: str) -> pd.Da
             frame[variable.name],
             lambda v, n=variable.name, a=allowed, d=defined: _outside_ct(v, n, a, d, declared),
         ) & column_present(submission, name, variable.name)
-        message = f"{variable.name} value is not a term of codelist {names}"
+        message = (
+            f"{variable.name} value is a sponsor extension of codelist {names}, declared in define.xml"
+            if declared == "only"
+            else f"{variable.name} value is not a term of codelist {names}"
+        )
         if rule.params.get("per_value"):
             found.append(_first_of_each_value(frame[variable.name], bad, variable.name, message))
         else:
