@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_sdtm.py
 	$(BIN)/python benchmarks/bench_adam.py
+	$(BIN)/python benchmarks/bench_validate.py --subjects 1000
 
 fixtures: $(STAMP)
 	$(BIN)/cdisc168 synth --out fixtures/raw

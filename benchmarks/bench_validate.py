@@ -8,7 +8,8 @@ Two modes:
   datasets as they are written (SDTM variables only, ADaM dates as SAS numbers), then the rule
   engine (timed), as ``cdisc168 build`` runs it.
 * ``--package DIR``: ``cdisc168 validate DIR`` as a reviewer runs it on a folder: reading the XPT files and
-  define.xml (timed separately) and the rules.
+  define.xml (timed separately) and the rules. ``--subjects N --write DIR`` writes such a folder
+  (``DIR/N/{sdtm,adam}``) first, in its own process (10,000 subjects need the memory).
 
 Run alone (10,000 subjects need about 19 GB): ``.venv/bin/python benchmarks/bench_validate.py --subjects 1000``.
 """
@@ -62,9 +63,8 @@ def _run_rules(submission: Submission, label: str) -> float:
     return total
 
 
-def in_memory(n: int, work: Path, write: Path | None = None) -> float:
-    """Validation time of an ``n``-subject submission built in memory (with ``write``: its XPT files are
-    also written there, for a ``--package`` run)."""
+def _build(n: int, work: Path) -> tuple[dict, dict, dict, dict]:
+    """SDTM and ADaM of ``n`` synthetic subjects (frames and specs), built in memory."""
     study, forms = load_study(), load_forms()
     raw_dir = work / f"raw{n}"
     write_synthetic(raw_dir, n, 168, study, forms)
@@ -73,21 +73,41 @@ def in_memory(n: int, work: Path, write: Path | None = None) -> float:
     sdtm = build_sdtm(raw, study, forms, specs, load_study_ct()).datasets
     del raw
     adam_specs = load_adam_specs(study.mappings_dir)
-    adam = build_adam(sdtm, study, adam_specs)
-    written = {name: tabulation_frame(name, frame, specs) for name, frame in sdtm.items() if len(frame)}
-    written |= {name: to_sas_values(frame, adam_specs[name]) for name, frame in adam.items() if len(frame)}
-    if write is not None:
-        timestamp = dt.datetime.combine(study.data_cut, dt.time())
-        sdtm_rows, adam_rows = sum(map(len, sdtm.values())), sum(map(len, adam.values()))
-        with stage("write XPT (SDTM)", lambda: sdtm_rows):
-            write_tabulations({n: f for n, f in sdtm.items() if len(f)}, specs, write / "sdtm", timestamp)
-        with stage("write XPT (ADaM)", lambda: adam_rows):
-            write_analysis({n: f for n, f in adam.items() if len(f)}, adam_specs, write / "adam", timestamp)
-    del sdtm, adam
+    return sdtm, build_adam(sdtm, study, adam_specs), specs, adam_specs
+
+
+def in_memory(n: int, work: Path) -> float:
+    """Validation time of an ``n``-subject submission built in memory, as ``cdisc168 build`` runs it."""
+    sdtm, adam, specs, adam_specs = _build(n, work)
+    written = {}
+    for name in list(sdtm):  # one copy at a time: the 10,000-subject datasets fill most of the memory
+        frame = sdtm.pop(name)
+        if len(frame):
+            written[name] = tabulation_frame(name, frame, specs)
+    for name in list(adam):
+        frame = adam.pop(name)
+        if len(frame):
+            written[name] = to_sas_values(frame, adam_specs[name])
     with stage("metadata from the frames", lambda: len(written)):
         submission = Submission.from_frames(written)
     print(f"--- {n} subjects: {len(written)} datasets, {_records(submission):,} records")
     return _run_rules(submission, f"{n} subjects")
+
+
+def write_package(n: int, work: Path, folder: Path) -> None:
+    """Write the XPT files of an ``n``-subject submission into ``folder`` (for a ``--package`` run)."""
+    sdtm, adam, specs, adam_specs = _build(n, work)
+    timestamp = dt.datetime.combine(load_study().data_cut, dt.time())
+    for name in list(sdtm):
+        frame = sdtm.pop(name)
+        if len(frame):
+            with stage(f"write {name}", lambda frame=frame: len(frame)):
+                write_tabulations({name: frame}, specs, folder / "sdtm", timestamp)
+    for name in list(adam):
+        frame = adam.pop(name)
+        if len(frame):
+            with stage(f"write {name}", lambda frame=frame: len(frame)):
+                write_analysis({name: frame}, adam_specs, folder / "adam", timestamp)
 
 
 def from_folder(package: Path) -> float:
@@ -114,7 +134,11 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cdisc168-bench-validate-"))
     subjects = args.subjects or ([] if args.package else [1000])
-    times = {f"{n} subjects": in_memory(n, work, args.write) for n in subjects}
+    if args.write:
+        for n in subjects:
+            write_package(n, work, args.write / f"{n}")
+        return 0
+    times = {f"{n} subjects": in_memory(n, work) for n in subjects}
     if args.package:
         times[str(args.package)] = from_folder(args.package)
     for what, seconds in times.items():

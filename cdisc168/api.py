@@ -228,7 +228,8 @@ def validate_written(written: WrittenPackage, earlier: Findings) -> ValidationRe
 def write_guides(
     layout: Layout, package: PackageInput, findings: Findings, explanations: Explanations
 ) -> None:
-    """The cSDRG beside the SDTM define.xml and the ADRG beside the ADaM define.xml (Markdown and HTML)."""
+    """The cSDRG beside the SDTM define.xml and the ADRG beside the ADaM define.xml (HTML), their
+    Markdown sources in the reports."""
     study = package.study
     catalog = load_catalog()
     csdrg = render_csdrg(
@@ -250,9 +251,11 @@ def write_guides(
         dict(package.adam),
         rule_catalogue={r.id: r.description for r in catalog if r.scope == "ADaM"},
     )
+    layout.reports.mkdir(parents=True, exist_ok=True)
     for folder, name, guide in ((layout.sdtm, "csdrg", csdrg), (layout.adam, "adrg", adrg)):
-        (folder / f"{name}.md").write_text(guide.markdown, encoding="utf-8")
         (folder / f"{name}.html").write_text(guide.html, encoding="utf-8")
+        # Markdown is not an eCTD file type: the editable source of the guide goes to the reports
+        (layout.reports / f"{name}.md").write_text(guide.markdown, encoding="utf-8")
 
 
 def write_dose_escalation(escalation: DoseEscalation, reports: Path) -> None:

@@ -333,7 +333,9 @@ def test_codelist_depends_on_category_ds_and_rs(sdtm_tree: etree._ElementTree) -
 
 
 def test_data_types_of_dates_and_numbers(sdtm_tree: etree._ElementTree) -> None:
-    assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.AE.AESTDTC']").get("DataType") == "datetime"
+    # AESTDTC holds dates, dates with hh:mm and year-months: partial; BRTHDTC only complete dates
+    assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.AE.AESTDTC']").get("DataType") == "partialDatetime"
+    assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.DM.BRTHDTC']").get("DataType") == "date"
     assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.AE.AESTDY']").get("DataType") == "integer"
     assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.AE.AESEQ']").get("Length") == "8"
     assert _one(sdtm_tree, "//odm:ItemDef[@OID='IT.AE.AETERM']").get("DataType") == "text"
@@ -488,3 +490,21 @@ def test_adam_lengths_equal_the_written_xpt_lengths(inputs, adam_tree: etree._El
         for variable, length in lengths.items():
             item = _one(adam_tree, f"//odm:ItemDef[@OID='IT.{dataset}.{variable}']")
             assert int(item.get("Length")) == length, f"{dataset}.{variable}"
+
+
+@pytest.mark.parametrize(
+    ("values", "data_type"),
+    [
+        (["2024-11-19T09:10:00", "2024-11-20T21:10:05.5", None], "datetime"),
+        (["2024-11-19", "2024-11-20"], "date"),
+        (["2024-11-19", "2024-11-20T21:10"], "partialDatetime"),
+        (["2024-11", "2024-11-20"], "partialDate"),
+        ([None, None], "datetime"),
+    ],
+)
+def test_iso_text_data_type_follows_the_precision_of_the_values(
+    values: list[str | None], data_type: str
+) -> None:
+    from cdisc168.write.define_model import iso_datetime_type
+
+    assert iso_datetime_type(pd.Series(values, dtype=object)) == data_type

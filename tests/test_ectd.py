@@ -49,7 +49,9 @@ def test_the_package_has_the_ectd_module_5_layout(package: tuple[api.BuildResult
     assert result.exit_code == api.EXIT_OK, [str(f) for f in result.findings.errors[:5]]
     for folder, guide in ((layout.sdtm, "csdrg"), (layout.adam, "adrg")):
         names = {p.name for p in folder.iterdir()}
-        assert {"define.xml", "define2-1.xsl", "define.html", f"{guide}.md", f"{guide}.html"} <= names
+        assert {"define.xml", "define2-1.xsl", "define.html", f"{guide}.html"} <= names
+        assert not list(folder.glob("*.md")), "Markdown is not an eCTD file type"
+        assert (layout.reports / f"{guide}.md").is_file()
     assert {p.name for p in layout.adam.glob("*.xpt")} == {
         f"{n.lower()}.xpt" for n in ("ADSL", "ADLB", "ADGC", "ADAE", "ADPC", "ADPP", "ADRS", "ADTTE")
     }

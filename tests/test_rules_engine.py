@@ -62,6 +62,12 @@ def _define_document(submission: Submission, rule: RuleDef, name: str) -> pd.Dat
     return pd.DataFrame({"row": [None], "message": [f"called for {name}"]})
 
 
+@check("test_names_other_datasets")
+def _names_other_datasets(submission: Submission, rule: RuleDef, name: str) -> pd.DataFrame:
+    """Test check: run on one dataset, it reports two others as missing (as SD-DATASETS does)."""
+    return pd.DataFrame({"row": [None, None], "dataset": ["DM", "TS"], "message": ["no DM", "no TS"]})
+
+
 def rule(check_name: str = "test_every_record_fails", **fields: object) -> RuleDef:
     base: dict[str, object] = {
         "id": "T-RULE",
@@ -233,6 +239,15 @@ def test_findings_beyond_the_cap_are_counted_with_one_notice() -> None:
     assert notice.severity is Severity.NOTICE and notice.dataset == "AE"
     assert notice.message == "rule T-RULE: 5 failures, the first 2 listed, 3 counted only"
     assert int(result.counts["failures"].iloc[0]) == 5
+
+
+def test_failures_are_counted_under_the_dataset_they_name() -> None:
+    """A rule run on AE that reports DM and TS missing counts one failure each for DM and TS, none for AE,
+    so the report's totals equal what it lists."""
+    result = run_rules(Submission.from_frames({"AE": AE}), [rule("test_names_other_datasets")])
+    assert sorted((f.dataset, f.message) for f in result.findings) == [("DM", "no DM"), ("TS", "no TS")]
+    counts = result.counts.set_index("dataset")["failures"].to_dict()
+    assert counts == {"DM": 1, "TS": 1}
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Read a folder (or one file) of submission datasets into a :class:`Submission` for validation.
 
-What is read, and how (the ``validate`` command, issue "Validation and QC"):
+What is read, and how (the ``validate`` command):
 
 * every SAS transport file ``*.xpt`` (any case) with :func:`cdisc168.write.xpt.read_xpt`, text decoded
   as Latin-1 so every byte decodes and the rules can report non-ASCII text; values are kept as read;

@@ -212,25 +212,36 @@ def _capped(rule: RuleDef, name: str, total: int, shown: int) -> Finding:
     )
 
 
+def _totals(failures: pd.DataFrame, name: str) -> dict[str, int]:
+    """Failures per dataset they name: the dataset the rule ran on unless the check names another
+    (e.g. SD-DATASETS run on AE reports the missing DM and TS)."""
+    if "dataset" not in failures.columns:
+        return {name: len(failures)}
+    named = failures["dataset"].astype(object).where(failures["dataset"].notna(), name).replace("", name)
+    return {str(k): int(v) for k, v in named.value_counts(sort=False).items()}
+
+
 def run_rule(
     submission: Submission, rule: RuleDef, name: str, max_findings: int
-) -> tuple[list[Finding], int]:
-    """(findings, total failures) of one rule on one dataset; a check that raises gives VAL-INTERNAL."""
+) -> tuple[list[Finding], dict[str, int]]:
+    """(findings, total failures per dataset) of one rule run on one dataset; a check that raises gives
+    VAL-INTERNAL."""
     try:
         failures = check_function(rule.check)(submission, rule, name)
         if not isinstance(failures, pd.DataFrame):
             return [
                 _internal(rule, name, f"the check returned {type(failures).__name__}, not a DataFrame")
-            ], 0
+            ], {name: 0}
         total = len(failures)
         if not total:
-            return [], 0
+            return [], {name: 0}
         found = _findings(failures.head(max_findings), submission, rule, name)
+        totals = _totals(failures, name)
     except Exception as exc:  # a rule must never stop the run: report it instead
-        return [_internal(rule, name, f"{type(exc).__name__}: {exc}")], 0
+        return [_internal(rule, name, f"{type(exc).__name__}: {exc}")], {name: 0}
     if total > max_findings:
         found.append(_capped(rule, name, total, max_findings))
-    return found, total
+    return found, totals
 
 
 def ct_versions() -> dict[str, str]:
@@ -261,9 +272,9 @@ def run_rules(
         for name, standard in targets:
             if not rule.version_independent and _version_mismatch(submission, standard):
                 continue
-            found, total = run_rule(submission, rule, name, max_findings_per_rule)
+            found, totals = run_rule(submission, rule, name, max_findings_per_rule)
             findings.extend(found)
-            counts.append((rule.id, name, rule.severity.value, total))
+            counts += [(rule.id, dataset, rule.severity.value, n) for dataset, n in totals.items()]
     return ValidationResult(
         findings=findings,
         applied=tuple(applied),

@@ -32,7 +32,7 @@ def adam_variables(spec: AdamSpec) -> list[XptVariable]:
 
 def to_sas_values(frame: pd.DataFrame, spec: AdamSpec) -> pd.DataFrame:
     """Dates/datetimes/times as SAS numbers per the spec's display format; other columns unchanged."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # converted columns are replaced, never changed in place
     for v in spec.variables:
         convert = _CONVERTERS.get(v.display_format or "")
         if convert is not None and not pd.api.types.is_numeric_dtype(out[v.name]):

@@ -295,12 +295,6 @@ class DefineModel:
                 return group
         raise KeyError(f"define.xml {self.mdv_oid}: no dataset {name!r}")
 
-    def item_def(self, oid: str) -> ItemDef:
-        for item in self.item_defs:
-            if item.oid == oid:
-                return item
-        raise KeyError(f"define.xml {self.mdv_oid}: no ItemDef {oid!r}")
-
 
 def dataset_columns(model: DefineModel, dataset: str) -> list[ColumnDefinition]:
     """The columns of ``dataset`` in ItemRef order, with the define.xml ItemDef metadata (Dataset-JSON 1.1
@@ -461,7 +455,9 @@ class _Collected:
                 value=t.value,
                 decode=(t.decode or t.value) if real_decodes else None,
                 code=t.code,
-                extended=t.sponsor and not codelist.sponsor,
+                # def:ExtendedValue only extends an extensible CDISC codelist (Define-XML 2.1 §5.3.12.1);
+                # an IG-prescribed value of a non-extensible one (RACE "MULTIPLE") is listed as it is
+                extended=t.sponsor and not codelist.sponsor and bool(codelist.extensible),
             )
             for t in codelist.terms
         )
@@ -704,8 +700,28 @@ def _sdtm_data_type(dataset: str, variable: str, declared: str, values: pd.Serie
     if "duration" in domain:
         return "durationDatetime", None
     if "datetime" in domain or variable.endswith("DTC"):
-        return "datetime", None
+        return iso_datetime_type(values), None
     return "text", None
+
+
+_COMPLETE_DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+_COMPLETE_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def iso_datetime_type(values: pd.Series) -> str:
+    """Define-XML 2.1 DataType of ISO 8601 date/time text by the precision the data hold: ``datetime`` when
+    every value is a complete date and time, ``date`` when every value is a complete date, otherwise
+    ``partialDatetime`` (some values with a time) or ``partialDate`` (SDTMIG 3.4 §4.4.2 keeps the collected
+    precision). A variable without values is ``datetime``. Dataset-JSON takes its dataType from this, so a
+    reader is never told "datetime" for "2024-11" or "2024-11-20".
+    """
+    distinct = pd.Series(values.dropna().astype(str).unique(), dtype=object)
+    distinct = distinct[distinct != ""]
+    if distinct.empty or distinct.str.fullmatch(_COMPLETE_DATETIME).all():
+        return "datetime"
+    if distinct.str.fullmatch(_COMPLETE_DATE).all():
+        return "date"
+    return "partialDatetime" if distinct.str.contains("T", regex=False).any() else "partialDate"
 
 
 # Virtual sources of the mapping engine (cdisc168.spec.VIRTUAL_FORMS) as a define.xml reader knows them.
@@ -996,7 +1012,10 @@ def _sdtm_origin_method(
         variable.rule.params["name"] if variable.rule is not None and variable.rule.kind == "derive" else None
     )
     origin_type = "Assigned" if derive in _ASSIGNED_DERIVATIONS else variable.origin
-    origin = _origin(origin_type, variable.origin_source)
+    # Collected and assigned values name where they come from (the raw form and column), so a reviewer
+    # can trace them without an annotated CRF (Define-XML 2.1 §5.3.11.4, def:Origin Description).
+    traced = describe_variable(spec, variable) if origin_type in ("Collected", "Assigned") else None
+    origin = _origin(origin_type, variable.origin_source, traced)
     method_oid = _sdtm_method(collected, spec, variable) if origin_type == "Derived" else None
     comment_oid = collected.comment(oids.comment_oid(dataset, name), variable.comment)
     return origin, method_oid, comment_oid

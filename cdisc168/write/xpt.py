@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -40,8 +40,7 @@ from cdisc168.write.xpt_data import read_xpt_data, write_xpt_data
 from cdisc168.write.xpt_header import (
     XptHeader,
     XptLayoutError,
-    read_xpt_header,
-    stamp_xpt_timestamps,
+    read_xpt_header_file,
 )
 
 __all__ = [
@@ -60,6 +59,8 @@ MAX_NAME_LENGTH = 8
 MAX_LABEL_LENGTH = 40
 MAX_CHAR_LENGTH = 200
 NUMERIC_LENGTH = 8
+# Records prepared and written at a time: bounds the memory of writing a dataset of millions of records.
+BLOCK_ROWS = 250_000
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 # Magnitudes pyreadstat (readstat 1.3.x) writes exactly. An IBM hexadecimal float reaches about
@@ -549,16 +550,23 @@ def _prepare(frame: pd.DataFrame, variables: Sequence[XptVariable]) -> pd.DataFr
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
-def _written_lengths(prepared: pd.DataFrame, variables: Sequence[XptVariable]) -> dict[str, int]:
-    """Char: longest value in bytes, at least 1 (FDA: length = longest value); Num: 8."""
+def _written_lengths(frame: pd.DataFrame, variables: Sequence[XptVariable]) -> dict[str, int]:
+    """Char: longest value as written (trailing blanks removed) in bytes, at least 1 (FDA: length =
+    longest value); Num: 8. Column by column, so no object copy of the whole dataset is made."""
     lengths: dict[str, int] = {}
     for variable in variables:
         if variable.type == "Num":
             lengths[variable.name] = NUMERIC_LENGTH
         else:
-            nbytes = _byte_lengths(prepared[variable.name].astype("string[pyarrow]"))
+            nbytes = _byte_lengths(_char_values(frame[variable.name]))
             lengths[variable.name] = max(1, int(nbytes.max(initial=0)))
     return lengths
+
+
+def _blocks(frame: pd.DataFrame, variables: Sequence[XptVariable]) -> Iterator[pd.DataFrame]:
+    """The frame prepared for writing, :data:`BLOCK_ROWS` records at a time (bounded memory)."""
+    for start in range(0, max(len(frame), 1), BLOCK_ROWS):
+        yield _prepare(frame.iloc[start : start + BLOCK_ROWS], variables)
 
 
 def _verify_written(
@@ -617,19 +625,15 @@ def write_xpt(
     if errors:
         raise XptError(dataset, errors)
 
-    prepared = _prepare(frame, variables)
-    lengths = _written_lengths(prepared, variables)
+    lengths = _written_lengths(frame, variables)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(temporary_name)
     try:
-        write_xpt_data(prepared, temporary, dataset, label, variables, lengths, timestamp)
-        data = stamp_xpt_timestamps(temporary.read_bytes(), timestamp)
-        _verify_written(read_xpt_header(data), dataset, label, variables, lengths)
-        with temporary.open("wb") as stream:
-            stream.write(data)
-            stream.flush()
+        write_xpt_data(_blocks(frame, variables), temporary, dataset, label, variables, lengths, timestamp)
+        _verify_written(read_xpt_header_file(temporary), dataset, label, variables, lengths)
+        with temporary.open("rb+") as stream:
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)

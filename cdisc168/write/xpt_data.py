@@ -39,7 +39,7 @@ byte-identical to those pyreadstat wrote (the tests compare the bytes of every f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -384,25 +384,8 @@ def _padding(size: int) -> bytes:
     return b" " * (-size % RECORD_LENGTH)
 
 
-def write_xpt_data(
-    frame: pd.DataFrame,
-    path: Path | str,
-    dataset: str,
-    label: str,
-    variables: Sequence[XptVariableLike],
-    lengths: Mapping[str, int],
-    timestamp: datetime | date,
-) -> None:
-    """Write ``frame`` to ``path`` as a one-member XPT v5 file, byte for byte as pyreadstat would.
-
-    ``frame`` holds the variables as :func:`cdisc168.write.xpt.write_xpt` prepares them: ``float64``
-    numbers (``NaN`` is SAS missing ``.``) and text (``None`` is blank); ``lengths`` are the NAMESTR
-    lengths (8 for numbers, at least the longest value for text). Header date-times are ``timestamp``.
-    Records are built as one byte matrix: IBM floats from :func:`ieee_to_ibm`, text blank padded; the
-    last 80-byte record is padded with blanks (TS-140). Nothing is checked here: that is ``write_xpt``'s
-    job (:func:`cdisc168.write.xpt.check_xpt_metadata`).
-    """
-    widths = [lengths[v.name] for v in variables]
+def _records(frame: pd.DataFrame, variables: Sequence[XptVariableLike], widths: Sequence[int]) -> np.ndarray:
+    """The observation records of ``frame`` as one byte matrix (one row per record)."""
     records = np.empty((len(frame), sum(widths)), dtype=np.uint8)
     position = 0
     for variable, width in zip(variables, widths, strict=True):
@@ -413,8 +396,37 @@ def write_xpt_data(
             fields = _text_fields(column, width, variable.name)
         records[:, position : position + width] = fields
         position += width
+    return records
+
+
+def write_xpt_data(
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
+    path: Path | str,
+    dataset: str,
+    label: str,
+    variables: Sequence[XptVariableLike],
+    lengths: Mapping[str, int],
+    timestamp: datetime | date,
+) -> None:
+    """Write ``frame`` to ``path`` as a one-member XPT v5 file, byte for byte as pyreadstat would.
+
+    ``frame`` holds the variables as :func:`cdisc168.write.xpt.write_xpt` prepares them: ``float64``
+    numbers (``NaN`` is SAS missing ``.``) and text (``None`` is blank); it may also be an iterable of
+    such frames, consecutive blocks of records written one after the other, so a dataset of millions of
+    records never exists in memory as one byte matrix. ``lengths`` are the NAMESTR lengths (8 for
+    numbers, at least the longest value for text). Header date-times are ``timestamp``. Records are
+    byte matrices: IBM floats from :func:`ieee_to_ibm`, text blank padded; the last 80-byte record is
+    padded with blanks (TS-140). Nothing is checked here: that is ``write_xpt``'s job
+    (:func:`cdisc168.write.xpt.check_xpt_metadata`).
+    """
+    widths = [lengths[v.name] for v in variables]
+    blocks = [frame] if isinstance(frame, pd.DataFrame) else frame
     header = _xpt_header(dataset, label, variables, lengths, format_sas_timestamp(timestamp).decode("ascii"))
+    size = 0
     with Path(path).open("wb") as stream:
         stream.write(header)
-        stream.write(records.data)
-        stream.write(_padding(records.size))
+        for block in blocks:
+            records = _records(block, variables, widths)
+            stream.write(records.data)
+            size += records.size
+        stream.write(_padding(size))
