@@ -361,27 +361,37 @@ def _sequence_variable(submission: Submission, domain: str) -> str:
     return "ASEQ" if submission.standards.get(domain) == ADAM else f"{domain}SEQ"
 
 
-def _record_keys(subjects: pa.Array, sequence: pd.Series, known_subjects: pa.Array) -> np.ndarray:
-    """One int64 key per record for (USUBJID, sequence number): the subject's position in
-    ``known_subjects`` and the whole sequence number; -1 where the subject is unknown or the number is
-    missing or not a whole number in [0, 2**31) (such a record matches nothing)."""
-    position = pc.index_in(subjects, value_set=known_subjects).to_numpy(zero_copy_only=False)
-    position = np.where(pd.isna(position), -1, position).astype(np.int64)
+def _subject_codes(submission: Submission, name: str) -> tuple[np.ndarray, pa.Array]:
+    """USUBJID of a dataset as (a code per record, -1 where missing; the distinct subjects), hashed once
+    per validation run however many rules and source datasets use it."""
+
+    def encode() -> tuple[np.ndarray, pa.Array]:
+        encoded = pc.dictionary_encode(_text(submission.datasets[name][USUBJID]))
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary
+
+    return submission.memo(("usubjid-codes", name), encode)
+
+
+def _record_keys(positions: np.ndarray, sequence: pd.Series) -> np.ndarray:
+    """One int64 key per record for (subject position, sequence number); -1 where the subject is unknown
+    or the number is missing or not a whole number in [0, 2**31) (such a record matches nothing)."""
     number = pd.to_numeric(sequence, errors="coerce").to_numpy(dtype=float)
     whole = ~np.isnan(number) & (number % 1 == 0) & (number >= 0) & (number < 2**31)
-    keys = (position << 31) + np.where(whole, number, 0).astype(np.int64)
-    return np.where((position >= 0) & whole, keys, -1)
+    keys = (positions << 31) + np.where(whole, number, 0).astype(np.int64)
+    return np.where((positions >= 0) & whole, keys, -1)
 
 
 @check("adam_source_record")
 def check_source_record(submission: Submission, rule: RuleDef, name: str) -> pd.DataFrame:
     """USUBJID and SRCSEQ identify a record of the dataset SRCDOM names (its --SEQ, or ASEQ for an ADaM
-    source; ADaMIG 1.3, BDS datapoint traceability variables, SRCSEQ). Joined by integer key membership, one pass per source dataset."""
+    source; ADaMIG 1.3, BDS datapoint traceability variables, SRCSEQ). Records are joined on integer keys
+    (subject code, sequence number): each subject text is hashed once, not once per record and source."""
     frame = submission.get(name)
     if frame is None or not {"SRCDOM", "SRCSEQ", USUBJID} <= set(frame.columns):
         return no_failures()
     sources = _sources(frame)
-    subjects = _text(frame[USUBJID])
+    codes, subjects = _subject_codes(submission, name)
     given = frame["SRCSEQ"].notna().to_numpy(dtype=bool)
     bad = np.zeros(len(frame), dtype=bool)
     messages = np.full(len(frame), "", dtype=object)
@@ -395,11 +405,12 @@ def check_source_record(submission: Submission, rule: RuleDef, name: str) -> pd.
             bad |= rows
             messages[rows] = f"SRCSEQ is given but {domain} has no {seq}"
             continue
-        source_subjects = _text(source[USUBJID])
-        known = pc.unique(source_subjects.drop_null())
-        existing = _record_keys(source_subjects, source[seq], known)
+        source_codes, source_subjects = _subject_codes(submission, domain.upper())
+        existing = _record_keys(source_codes, source[seq])
+        in_source = pc.index_in(subjects, value_set=source_subjects).fill_null(-1)
+        in_source = np.append(in_source.to_numpy(zero_copy_only=False).astype(np.int64), -1)
         at = np.flatnonzero(rows)
-        wanted = _record_keys(subjects.take(pa.array(at)), frame["SRCSEQ"].iloc[at], known)
+        wanted = _record_keys(in_source[codes[at]], frame["SRCSEQ"].iloc[at])
         found = _bools(pc.is_in(pa.array(wanted), value_set=pc.unique(pa.array(existing[existing >= 0]))))
         missing = at[(wanted < 0) | ~found]
         bad[missing] = True

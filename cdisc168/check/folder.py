@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -216,25 +217,45 @@ def _shown(path: Path, root: Path) -> str:
     return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
+# Files read at the same time: the XPT and JSON readers spend their time in numpy and Arrow, which
+# release the GIL, so two threads use both cores of a small machine on a package of large datasets.
+READ_WORKERS = 2
+
+
+def _attempt(path: Path) -> _Dataset | Exception:
+    """The dataset of a file, or what went wrong reading it."""
+    try:
+        return _read_dataset(path)
+    # A file from outside is untrusted input: whatever its parser raises, the file is unreadable.
+    except Exception as error:
+        return error
+
+
 def _read_datasets(candidates: Iterable[Path], root: Path, found: Findings) -> dict[str, _Dataset]:
-    """Read one file per dataset name, trying the preferred file first (module docstring)."""
+    """Read one file per dataset name, trying the preferred file first (module docstring); the preferred
+    files are read in parallel, largest first."""
     by_name: dict[str, list[Path]] = {}
     for path in candidates:
         by_name.setdefault(_dataset_name(path), []).append(path)
+    ordered = {name: sorted(paths, key=lambda p: _preference(p, root)) for name, paths in by_name.items()}
+    largest_first = sorted(ordered, key=lambda n: (-ordered[n][0].stat().st_size, n))
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        first = dict(
+            zip(largest_first, pool.map(lambda n: _attempt(ordered[n][0]), largest_first), strict=True)
+        )
     datasets: dict[str, _Dataset] = {}
-    for name in sorted(by_name):
-        paths = sorted(by_name[name], key=lambda p: _preference(p, root))
+    for name in sorted(ordered):
+        paths = ordered[name]
         for index, path in enumerate(paths):
-            try:
-                datasets[name] = _read_dataset(path)
-            # A file from outside is untrusted input: whatever its parser raises, the file is unreadable.
-            except Exception as error:
+            result = first[name] if index == 0 else _attempt(path)
+            if isinstance(result, Exception):
                 if _is_other_json(path):
                     message = f"{_shown(path, root)}: JSON but not Dataset-JSON, skipped"
                     found.add(_finding("VAL-SKIP", Severity.NOTICE, path, message))
                 else:
-                    found.add(_read_failure(path, root, error))
+                    found.add(_read_failure(path, root, result))
                 continue
+            datasets[name] = result
             _note_duplicates(name, path, paths[index + 1 :], root, found)
             _note_member_name(datasets[name], path, root, found)
             break
