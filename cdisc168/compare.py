@@ -253,11 +253,14 @@ def _first_shown(count: int, shown: int) -> str:
 
 
 def _display(value: object) -> str:
-    """A value as a listing shows it: SAS missing ``.`` for numbers, blank for text."""
+    """A value as a listing shows it: SAS missing ``.`` for numbers, whole numbers without ``.0`` (a key
+    such as AESEQ 6), other numbers exactly (shortest round-trip), blank for missing text."""
     if value is None or value is pd.NA:
         return ""
     if isinstance(value, float):
-        return "." if math.isnan(value) else repr(value)
+        if math.isnan(value):
+            return "."
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     text = str(value)
     return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 3] + "..."
 
