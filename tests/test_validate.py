@@ -31,6 +31,7 @@ from cdisc168.write.tabulation import dataset_metadata, supp_variables
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SAMPLE_AE = REFERENCE / "xpt_samples" / "ae.xpt"
 DEFINE_EXAMPLES = REFERENCE / "schemas" / "define-xml-2.1" / "examples"
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"{REFERENCE} is absent")
 PLACEHOLDER, LATIN1 = b"Sj#gren", "Sjögren".encode("latin-1")
 
 
@@ -56,6 +57,21 @@ def _write_sas(
     if PLACEHOLDER in data:  # pyreadstat writes UTF-8 only: put the Latin-1 byte in by hand
         path.write_bytes(data.replace(PLACEHOLDER, LATIN1))
     return path
+
+
+def _small_ae(path: Path) -> Path:
+    """A two-record AE written by SAS-compatible software (pyreadstat), for tests that need any AE file."""
+    frame = pd.DataFrame(
+        {
+            "STUDYID": ["S1", "S1"],
+            "DOMAIN": ["AE", "AE"],
+            "USUBJID": ["S1-001", "S1-001"],
+            "AESEQ": [1.0, 2.0],
+            "AETERM": ["Headache", "Nausea"],
+            "AEDECOD": ["Headache", "Nausea"],
+        }
+    )
+    return _write_sas(frame, path, "AE", "Adverse Events")
 
 
 def _write_dataset_json(
@@ -114,6 +130,7 @@ def sponsor_folder(tmp_path_factory: pytest.TempPathFactory, sdtm, specs) -> Pat
 # --- a SAS-written AE on its own -------------------------------------------------------------------
 
 
+@needs_reference
 def test_sample_ae_alone_is_validated_with_companion_rules_not_applied(tmp_path: Path) -> None:
     outcome = validate(SAMPLE_AE, tmp_path / "out")
     assert outcome.exit_code in (EXIT_CLEAN, EXIT_ERRORS), outcome.summary_text()
@@ -229,7 +246,7 @@ def test_folder_without_dm_does_not_apply_companion_rules_and_does_not_flood(
 
 
 def test_corrupt_and_version_8_files_are_reported_and_the_rest_validated(tmp_path: Path) -> None:
-    shutil.copy(SAMPLE_AE, tmp_path / "ae.xpt")
+    _small_ae(tmp_path / "ae.xpt")
     (tmp_path / "cm.xpt").write_bytes(b"HEADER RECORD" + b"\0" * 147)
     _write_sas(
         pd.DataFrame({"STUDYID": ["S1"], "MHSEQ": [1.0]}),
@@ -277,7 +294,7 @@ def test_folder_of_unreadable_files_names_them(tmp_path: Path) -> None:
 
 def test_missing_path_and_bad_ig_option_exit_2(tmp_path: Path) -> None:
     assert validate(tmp_path / "nowhere").problem == f"{tmp_path / 'nowhere'}: no such file or folder"
-    outcome = validate(SAMPLE_AE, ig="latest")
+    outcome = validate(_small_ae(tmp_path / "ae.xpt"), ig="latest")
     assert outcome.exit_code == EXIT_UNUSABLE
     assert "'latest' is not an IG version" in outcome.problem
 
@@ -325,7 +342,7 @@ def test_dataset_json_numeric_dates_come_back_as_sas_numbers(tmp_path: Path) -> 
 
 
 def test_member_name_differing_from_the_file_name_is_a_warning(tmp_path: Path) -> None:
-    shutil.copy(SAMPLE_AE, tmp_path / "adverse.xpt")
+    _small_ae(tmp_path / "adverse.xpt")
     reading = read_folder(tmp_path)
     assert list(reading.submission.datasets) == ["ADVERSE"]
     [finding] = [f for f in reading.findings if f.rule == "VAL-NAME"]
@@ -336,6 +353,7 @@ def test_member_name_differing_from_the_file_name_is_a_warning(tmp_path: Path) -
     )
 
 
+@needs_reference
 def test_define_xml_beside_the_datasets_gives_standard_and_ig_version(tmp_path: Path) -> None:
     (tmp_path / "tabulations").mkdir()
     (tmp_path / "analysis").mkdir()
