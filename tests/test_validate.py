@@ -342,15 +342,25 @@ def test_dataset_json_numeric_dates_come_back_as_sas_numbers(tmp_path: Path) -> 
 
 
 def test_member_name_differing_from_the_file_name_is_a_warning(tmp_path: Path) -> None:
-    _small_ae(tmp_path / "adverse.xpt")
+    _small_ae(tmp_path / "events.xpt")
     reading = read_folder(tmp_path)
-    assert list(reading.submission.datasets) == ["ADVERSE"]
+    # EVENTS is no dataset the rules know, AE is: the AE rules still apply
+    assert list(reading.submission.datasets) == ["AE"]
+    assert reading.submission.metadata["AE"].name == "AE"
     [finding] = [f for f in reading.findings if f.rule == "VAL-NAME"]
     assert finding.severity is Severity.WARNING
     assert finding.message == (
-        "adverse.xpt: the file holds dataset 'AE', its name says 'ADVERSE' (FDA TCG: file name = dataset name); "
-        "validated as ADVERSE"
+        "events.xpt: the file holds dataset 'AE', its name says 'EVENTS' (FDA TCG: file name = dataset name); "
+        "validated as AE"
     )
+
+
+def test_a_file_named_for_another_known_dataset_is_judged_by_its_file_name(tmp_path: Path) -> None:
+    _small_ae(tmp_path / "cm.xpt")
+    reading = read_folder(tmp_path)
+    assert list(reading.submission.datasets) == ["CM"]
+    [finding] = [f for f in reading.findings if f.rule == "VAL-NAME"]
+    assert finding.message.endswith("validated as CM")
 
 
 @needs_reference

@@ -46,6 +46,7 @@ from cdisc168.check.submission import (
 )
 from cdisc168.datasetjson import read_dataset_json, to_sas_numbers
 from cdisc168.findings import Finding, Findings, Severity
+from cdisc168.standards import ig
 from cdisc168.standards.schemas import UnsafeXmlError, parse_xml
 from cdisc168.write.xpt import read_xpt
 
@@ -255,11 +256,40 @@ def _read_datasets(candidates: Iterable[Path], root: Path, found: Findings) -> d
                 else:
                     found.add(_read_failure(path, root, result))
                 continue
-            datasets[name] = result
             _note_duplicates(name, path, paths[index + 1 :], root, found)
-            _note_member_name(datasets[name], path, root, found)
+            validated_as = _validated_name(result, name, ordered)
+            _note_member_name(result, validated_as, path, root, found)
+            result.metadata.name = validated_as
+            datasets[validated_as] = result
             break
     return datasets
+
+
+def _known_dataset(name: str) -> bool:
+    """A name the rules know: an SDTMIG 3.4 dataset, a SUPP-- or an ADaM (AD*) dataset."""
+    if name.startswith(("SUPP", "AD")):
+        return True
+    try:
+        ig.sdtmig_dataset(name)
+    except ig.IGLookupError:
+        return False
+    return True
+
+
+def _validated_name(dataset: _Dataset, name: str, names: Mapping[str, object]) -> str:
+    """The name a dataset is judged by: its file name, unless the file holds a known dataset under
+    another name (``ae2.xpt`` holding member AE) and no other file is called that; then the member name,
+    so the rules of that domain still apply."""
+    member = dataset.member
+    if (
+        member
+        and member != name
+        and not _known_dataset(name)
+        and _known_dataset(member)
+        and member not in names
+    ):
+        return member
+    return name
 
 
 def _note_duplicates(name: str, used: Path, others: list[Path], root: Path, found: Findings) -> None:
@@ -277,8 +307,8 @@ def _note_duplicates(name: str, used: Path, others: list[Path], root: Path, foun
         )
 
 
-def _note_member_name(dataset: _Dataset, path: Path, root: Path, found: Findings) -> None:
-    name = dataset.metadata.name
+def _note_member_name(dataset: _Dataset, validated_as: str, path: Path, root: Path, found: Findings) -> None:
+    name = _dataset_name(path)
     if dataset.member and dataset.member != name:
         found.add(
             _finding(
@@ -286,8 +316,8 @@ def _note_member_name(dataset: _Dataset, path: Path, root: Path, found: Findings
                 Severity.WARNING,
                 path,
                 f"{_shown(path, root)}: the file holds dataset {dataset.member!r}, its name says {name!r} "
-                f"(FDA TCG: file name = dataset name); validated as {name}",
-                name,
+                f"(FDA TCG: file name = dataset name); validated as {validated_as}",
+                validated_as,
             )
         )
 
