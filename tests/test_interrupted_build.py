@@ -16,12 +16,19 @@ FIXTURE = ROOT / "fixtures" / "raw"
 CLI = [sys.executable, "-m", "cdisc168.cli"]
 
 
+def _default_signals() -> None:
+    """In the child: Ctrl-C handled as on a terminal, even when the test runs as a background job (a
+    shell starts background jobs with SIGINT ignored, and the child would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_build(out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*CLI, "--quiet", "build", "--raw", str(FIXTURE), "--out", str(out)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_default_signals,
     )
 
 
