@@ -189,3 +189,21 @@ def test_a_define_length_that_differs_from_the_xpt_stops_the_build_naming_both(
     assert result.exit_code == api.EXIT_UNUSABLE
     [finding] = [f for f in result.findings if f.rule == "DEF-LENGTH"]
     assert finding.message == f"AE.AETERM: define.xml Length 199, ae.xpt length {lengths['xpt']}"
+
+
+def test_validate_follows_the_dataset_json_metadata_reference_to_define_xml(
+    package: tuple[api.BuildResult, ectd.Layout],
+) -> None:
+    """datasetjson/ holds no define.xml; each file's metaDataRef names the one of its eCTD folder."""
+    _, layout = package
+    outcome = api.validate(layout.root / "datasetjson")
+    assert outcome.exit_code == api.EXIT_OK, outcome.summary_text()
+    sources = outcome.reading.ig_sources
+    assert sources["SDTM"].startswith("declared by") and sources["SDTM"].endswith(
+        "tabulations/sdtm/define.xml"
+    )
+    assert sources["ADaM"].startswith("declared by") and sources["ADaM"].endswith(
+        "analysis/adam/datasets/define.xml"
+    )
+    rules = {f.rule for f in outcome.result.findings}
+    assert "SD-CT-SPONSOR" in rules and "SD-CT-EXT" not in rules  # sponsor terms found declared in define.xml

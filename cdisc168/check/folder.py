@@ -10,7 +10,8 @@ What is read, and how (the ``validate`` command):
   SAS numbers again, as in the XPT (:func:`cdisc168.datasetjson.to_sas_numbers`);
 * every ``*.xml`` that is a Define-XML document (ODM root), its standard taken from ``def:Standards``
   (``Type="IG"``), the ItemGroupDef ``Purpose`` ("Tabulation" / "Analysis") or the Define-XML
-  2.0 ``def:StandardName``;
+  2.0 ``def:StandardName``; and the define.xml a Dataset-JSON file names in ``metaDataRef`` (a relative
+  path), so ``datasetjson/`` of a package is judged with the define.xml of its eCTD folder;
 * subfolders too, so an eCTD module 5 tree (``tabulations/sdtm``, ``analysis/adam/datasets``) reads as one
   submission. The dataset name is the upper-case file name without extension (FDA TCG: the file name is
   the dataset name); a combined ``suppqual.xpt`` stays SUPPQUAL.
@@ -96,6 +97,7 @@ class _Dataset:
     frame: pd.DataFrame
     metadata: DatasetMetadata
     member: str
+    define_ref: Path | None = None  # the define.xml a Dataset-JSON file names (metaDataRef)
 
 
 def _finding(rule: str, severity: Severity, path: Path, message: str, dataset: str = "") -> Finding:
@@ -179,7 +181,17 @@ def _read_dataset_json(path: Path) -> _Dataset:
     name = _dataset_name(path)
     metadata = DatasetMetadata(name=name, label=str(meta.get("label") or ""), variables=variables, path=path)
     frame = _normalise(to_sas_numbers(frame, meta), variables)
-    return _Dataset(frame, metadata, str(meta.get("dataset") or name).upper())
+    return _Dataset(frame, metadata, str(meta.get("dataset") or name).upper(), _define_ref(path, meta))
+
+
+def _define_ref(path: Path, meta: dict[str, Any]) -> Path | None:
+    """The define.xml a Dataset-JSON file names in ``metaDataRef`` (Dataset-JSON 1.1), when it is a
+    relative path to an existing ``.xml`` file (a URL or an absolute path is not followed)."""
+    ref = str(meta.get("metadata_ref") or "")
+    if not ref.lower().endswith(XML_SUFFIX) or "://" in ref or Path(ref).is_absolute():
+        return None
+    target = (path.parent / ref).resolve()
+    return target if target.is_file() else None
 
 
 def _is_other_json(path: Path) -> bool:
@@ -451,7 +463,10 @@ def read_folder(path: Path | str, *, ig: str | None = None) -> FolderReading:
     files = _files(root)
     dataset_files = [p for p in files if p.suffix.lower() in (XPT_SUFFIX, *JSON_SUFFIXES)]
     datasets = _read_datasets(dataset_files, root, found)
-    defines = _read_defines([p for p in files if p.suffix.lower() == XML_SUFFIX], root, found)
+    beside = [p for p in files if p.suffix.lower() == XML_SUFFIX]
+    referenced = {d.define_ref for d in datasets.values() if d.define_ref is not None}
+    known = {p.resolve() for p in beside}
+    defines = _read_defines([*beside, *sorted(r for r in referenced if r not in known)], root, found)
     frames = {name: d.frame for name, d in datasets.items()}
     versions, sources = _ig_versions(option, frames, defines, root)
     submission = Submission.from_frames(
