@@ -329,7 +329,7 @@ def test_rules_needing_a_companion_or_the_ig_version_are_not_applied_without_the
     result = run_rules(_submission(frames, ig_versions={"ADaM": "1.1"}), catalog)
     assert result.not_applied == {
         "AD-ADSL-DM": "companion dataset(s) DM missing",
-        "AD-REQ": "judged against ADaMIG 1.3 metadata; the submission declares ADaMIG 1.1",
+        "AD-REQ": "judged against ADaMIG 1.3 metadata; the submission is ADaMIG 1.1",
     }
 
 

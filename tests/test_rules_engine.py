@@ -282,7 +282,7 @@ def test_not_applied_reasons() -> None:
     result = run_rules(submission, rules)
     assert result.not_applied == {
         "R-COMPANION": "companion dataset(s) DM missing",
-        "R-VERSION": "judged against SDTMIG 3.4 metadata; the submission declares SDTMIG 3.2",
+        "R-VERSION": "judged against SDTMIG 3.4 metadata; the submission is SDTMIG 3.2",
         "R-PATTERN": "no SDTM dataset matches SUPP*",
         "R-ADAM": "no ADaM dataset matches *",
         "R-DEFINE": "no define.xml for the datasets in its scope",

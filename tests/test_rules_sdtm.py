@@ -574,7 +574,7 @@ def test_ig_rules_are_not_applied_to_another_ig_version() -> None:
     result = run_rules(Submission.from_frames(frames), rules)
     assert result.ig_versions["SDTM"] == "3.3"
     assert result.not_applied == {
-        "SD-IG-REQ-VAR": "judged against SDTMIG 3.4 metadata; the submission declares SDTMIG 3.3"
+        "SD-IG-REQ-VAR": "judged against SDTMIG 3.4 metadata; the submission is SDTMIG 3.3"
     }
     assert [r.id for r in result.applied] == ["SD-TS-SSTDTC"]
 

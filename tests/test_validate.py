@@ -183,18 +183,18 @@ def test_sponsor_folder_with_sdtmig_33_says_which_rules_were_not_applied(
     assert version_bound
     for rule_id in version_bound:
         assert outcome.result.not_applied[rule_id] == (
-            "judged against SDTMIG 3.4 metadata; the submission declares SDTMIG 3.3"
+            "judged against SDTMIG 3.4 metadata; the submission is SDTMIG 3.3"
         )
     assert not [f for f in outcome.result.findings if f.rule == "VAL-INTERNAL"], outcome.summary_text()
     summary = outcome.summary_text()
     assert "Standards: SDTMIG 3.3 (declared by TS (TSPARMCD SDTIGVER))" in summary
     assert (
-        "  not applied, judged against SDTMIG 3.4 metadata; the submission declares SDTMIG 3.3: "
+        "  not applied, judged against SDTMIG 3.4 metadata; the submission is SDTMIG 3.3: "
         + ", ".join(sorted(version_bound)[:8])
     ) in summary
     report = json.loads((tmp_path / "validation.json").read_text(encoding="utf-8"))
     reasons = {r["rule"]: r["reason"] for r in report["summary"]["not_applied"]}
-    assert reasons[version_bound[0]].endswith("declares SDTMIG 3.3")
+    assert reasons[version_bound[0]].endswith("the submission is SDTMIG 3.3")
 
 
 def test_ig_option_overrides_the_declared_version(sponsor_folder: Path) -> None:

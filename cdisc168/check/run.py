@@ -3,7 +3,7 @@
 Each rule runs on every dataset of its scope that matches its ``datasets`` patterns (``*``, ``SUPP*``,
 or names). A rule is *not applied* (with the reason in :attr:`ValidationResult.not_applied`) when
 
-* it is judged against IG metadata (``version_independent: false``) and the submission declares another
+* it is judged against IG metadata (``version_independent: false``) and the submission is of another
   IG version than the one this package ships (SDTMIG 3.4, ADaMIG 1.3);
 * a companion dataset it ``requires`` (e.g. DM for --DY) is missing;
 * no dataset of the submission is in its scope (for define rules: no define.xml).
@@ -75,13 +75,14 @@ def rule_targets(submission: Submission, rule: RuleDef) -> list[tuple[str, str]]
 
 
 def _version_mismatch(submission: Submission, standard: str) -> str:
-    """Why IG-metadata rules cannot judge ``standard`` (empty when the declared version is the shipped one)."""
+    """Why IG-metadata rules cannot judge ``standard`` (empty when its version, declared by the data or
+    given with ``--ig``, is the shipped one)."""
     declared = submission.ig_versions.get(standard, DEFAULT_IG_VERSIONS[standard])
     shipped = DEFAULT_IG_VERSIONS[standard]
     if declared == shipped:
         return ""
     name = _IG_NAMES[standard]
-    return f"judged against {name} {shipped} metadata; the submission declares {name} {declared}"
+    return f"judged against {name} {shipped} metadata; the submission is {name} {declared}"
 
 
 def not_applied_reason(submission: Submission, rule: RuleDef, targets: list[tuple[str, str]]) -> str:
