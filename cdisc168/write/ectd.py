@@ -48,7 +48,7 @@ from cdisc168.write.define_model import (
     sdtm_define_model,
 )
 from cdisc168.write.tabulation import tabulation_frame, write_tabulations
-from cdisc168.write.xpt_header import read_xpt_header_file
+from cdisc168.write.xpt_header import header_variables, read_xpt_header_file
 
 DEFINE_NAME = "define.xml"
 STYLESHEET_NAME = "define2-1.xsl"
@@ -108,20 +108,7 @@ def written_metadata(folder: Path, names: Sequence[str]) -> dict[str, DatasetMet
     for name in names:
         path = folder / f"{name.lower()}.xpt"
         header = read_xpt_header_file(path)
-        found[name] = DatasetMetadata(
-            name=name,
-            label=header.label,
-            variables={
-                v.name: {
-                    "label": v.label,
-                    "type": v.type,
-                    "length": v.length,
-                    "display_format": v.display_format or None,
-                }
-                for v in header.variables
-            },
-            path=path,
-        )
+        found[name] = DatasetMetadata(name, header.label, header_variables(header), path)
     return found
 
 

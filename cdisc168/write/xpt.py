@@ -40,6 +40,7 @@ from cdisc168.write.xpt_data import read_xpt_data, write_xpt_data
 from cdisc168.write.xpt_header import (
     XptHeader,
     XptLayoutError,
+    header_variables,
     read_xpt_header_file,
 )
 
@@ -673,10 +674,7 @@ def read_xpt(path: Path | str, *, encoding: str = "latin1") -> tuple[pd.DataFram
         "sas_version": header.sas_version,
         "operating_system": header.operating_system,
         "rows": len(frame),
-        "variables": {
-            v.name: {"label": v.label, "type": v.type, "length": v.length, "display_format": v.display_format}
-            for v in header.variables
-        },
+        "variables": header_variables(header),
     }
     return frame, metadata
 

@@ -255,6 +255,15 @@ def stamp_xpt_timestamps(data: bytes, timestamp: datetime | date) -> bytes:
     return bytes(patched)
 
 
+def header_variables(header: XptHeader) -> dict[str, dict[str, object]]:
+    """The variables as the NAMESTR records state them, in file order: name → ``{"label", "type",
+    "length", "display_format"}`` (the metadata shape of :func:`cdisc168.write.xpt.read_xpt`)."""
+    return {
+        v.name: {"label": v.label, "type": v.type, "length": v.length, "display_format": v.display_format}
+        for v in header.variables
+    }
+
+
 # Header bytes needed at most: 8 records + 9999 NAMESTRs (the count has 4 digits) + the OBS header.
 HEADER_LIMIT = (8 + -(-9999 * 140 // RECORD_LENGTH) + 1) * RECORD_LENGTH
 
