@@ -42,7 +42,6 @@ from cdisc168.write.ectd import (
     DefineMismatchError,
     Layout,
     PackageInput,
-    WrittenPackage,
     write_data_and_define,
 )
 from cdisc168.write.guides import Explanations, load_explanations, render_adrg, render_csdrg
@@ -166,10 +165,11 @@ def build(
             layout = Layout(staging, study.submission_folder)
             written = write_data_and_define(layout, package)
             progress("Validating the package")
-            validation = validate_written(written, findings)
+            submission = Submission.from_frames(written.datasets, written.metadata, define=written.define)
+            validation = validate_written(submission, findings)
             findings.extend(validation.findings)
             write_guides(layout, package, findings, explanations)
-            _write_reports(layout, study, findings, validation, written, checked.summary, reconciliation)
+            _write_reports(layout, study, findings, validation, submission, checked.summary, reconciliation)
             _csv(unmapped_rows, layout.reports / "exclusions.csv")
             _csv(coverage, layout.reports / "column_coverage.csv")
             _csv(
@@ -191,7 +191,7 @@ def _write_reports(
     study: Study,
     findings: Findings,
     validation: ValidationResult,
-    written: WrittenPackage,
+    submission: Submission,
     summary: pd.DataFrame,
     reconciliation: pd.DataFrame,
 ) -> None:
@@ -200,7 +200,6 @@ def _write_reports(
     reports = layout.reports
     reports.mkdir(parents=True, exist_ok=True)
     findings.write_csv(reports / "findings.csv")
-    submission = Submission.from_frames(written.datasets, written.metadata, define=written.define)
     write_reports(
         replace(validation, findings=findings),
         submission,
@@ -213,10 +212,9 @@ def _write_reports(
     _csv(reconciliation, reports / "reconciliation.csv")
 
 
-def validate_written(written: WrittenPackage, earlier: Findings) -> ValidationResult:
+def validate_written(submission: Submission, earlier: Findings) -> ValidationResult:
     """The conformance rules on the package as written; a problem an earlier layer already reported for
     the same record and variable is not reported again (DESIGN.md "Checks")."""
-    submission = Submission.from_frames(written.datasets, written.metadata, define=written.define)
     result = run_rules(submission)
     seen = {(f.dataset, f.row, f.variable) for f in earlier if f.row is not None}
     fresh = Findings(

@@ -114,11 +114,13 @@ def written_metadata(folder: Path, names: Sequence[str]) -> dict[str, DatasetMet
 
 @dataclass(frozen=True)
 class DefinePart:
-    """One define.xml to write: its model, its folder and the datasets written there."""
+    """One define.xml to write: its model, its folder, the datasets written there and what their files
+    state about themselves."""
 
     model: DefineModel
     folder: Path
     datasets: dict[str, pd.DataFrame]
+    metadata: dict[str, DatasetMetadata]
 
 
 def write_define(part: DefinePart, template_dir: Path) -> tuple[etree._ElementTree, list[Finding]]:
@@ -140,8 +142,7 @@ def write_define(part: DefinePart, template_dir: Path) -> tuple[etree._ElementTr
         )
         for message in validate_define_xml(tree)
     ]
-    metadata = written_metadata(part.folder, list(part.datasets))
-    compared = compare_define_with_data(tree, metadata, part.datasets)
+    compared = compare_define_with_data(tree, part.metadata, part.datasets)
     return tree, problems + [f for f in compared if f.severity is Severity.ERROR]
 
 
@@ -208,11 +209,10 @@ def write_data_and_define(layout: Layout, package: PackageInput) -> WrittenPacka
     adam_lengths = write_analysis(adam, package.adam_specs, layout.adam, timestamp)
     parts = {
         oids.SDTM: DefinePart(
-            sdtm_define_model(
-                dict(package.sdtm), package.sdtm_specs, sdtm_lengths, study, package.study_ct, [CSDRG]
-            ),
+            sdtm_define_model(sdtm_all, package.sdtm_specs, sdtm_lengths, study, package.study_ct, [CSDRG]),
             layout.sdtm,
             sdtm,
+            written_metadata(layout.sdtm, list(sdtm)),
         ),
         oids.ADAM: DefinePart(
             adam_define_model(
@@ -220,6 +220,7 @@ def write_data_and_define(layout: Layout, package: PackageInput) -> WrittenPacka
             ),
             layout.adam,
             adam,
+            written_metadata(layout.adam, list(adam)),
         ),
     }
     trees, problems = {}, []
@@ -232,5 +233,5 @@ def write_data_and_define(layout: Layout, package: PackageInput) -> WrittenPacka
         href = Path(os.path.relpath(part.folder / DEFINE_NAME, layout.datasetjson(model))).as_posix()
         write_dataset_jsons(part, layout.datasetjson(model), study, href)
     written = {**sdtm, **{n: to_sas_values(f, package.adam_specs[n]) for n, f in adam.items()}}
-    metadata = {**written_metadata(layout.sdtm, list(sdtm)), **written_metadata(layout.adam, list(adam))}
-    return WrittenPackage(written, metadata, {oids.SDTM: trees[oids.SDTM], oids.ADAM: trees[oids.ADAM]})
+    metadata = {**parts[oids.SDTM].metadata, **parts[oids.ADAM].metadata}
+    return WrittenPackage(written, metadata, trees)
