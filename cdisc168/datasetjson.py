@@ -118,7 +118,8 @@ _SAS_DATE_RANGE = (
 )
 _SAS_DATETIME_RANGE = (_SAS_DATE_RANGE[0] * 86_400, _SAS_DATE_RANGE[1] * 86_400 + 86_399.999)
 _SECONDS_PER_DAY = 86_400.0
-_ISO_PATTERNS = {
+# Complete ISO 8601 values of the Dataset-JSON date/time types (define.xml DataType follows them too).
+ISO_PATTERNS = {
     "date": r"\d{4}-\d{2}-\d{2}",
     "datetime": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?",
     "time": r"\d{2}:\d{2}:\d{2}(?:\.\d+)?",
@@ -400,7 +401,7 @@ def _iso_fragments(name: str, kind: str, numeric_target: bool, series: pd.Series
     """
     if _is_text(series):
         if numeric_target:
-            complete = series.isna() | series.astype(object).str.fullmatch(_ISO_PATTERNS[kind]).fillna(False)
+            complete = series.isna() | series.astype(object).str.fullmatch(ISO_PATTERNS[kind]).fillna(False)
             if not complete.all():
                 _value_error(
                     name, ~complete.to_numpy(dtype=bool), series, first_row, f"not a complete ISO 8601 {kind}"

@@ -42,7 +42,7 @@ import pandas as pd
 
 import cdisc168
 from cdisc168.adam_spec import AdamSpec, AdamVariable
-from cdisc168.datasetjson import ColumnDefinition
+from cdisc168.datasetjson import ISO_PATTERNS, ColumnDefinition
 from cdisc168.spec import Condition, DatasetSpec, Rule, VariableSpec
 from cdisc168.standards import ct, ig
 from cdisc168.standards.study_ct import StudyCodelist, StudyCT
@@ -704,10 +704,6 @@ def _sdtm_data_type(dataset: str, variable: str, declared: str, values: pd.Serie
     return "text", None
 
 
-_COMPLETE_DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?"
-_COMPLETE_DATE = r"\d{4}-\d{2}-\d{2}"
-
-
 def iso_datetime_type(values: pd.Series) -> str:
     """Define-XML 2.1 DataType of ISO 8601 date/time text by the precision the data hold: ``datetime`` when
     every value is a complete date and time, ``date`` when every value is a complete date, otherwise
@@ -717,9 +713,9 @@ def iso_datetime_type(values: pd.Series) -> str:
     """
     distinct = pd.Series(values.dropna().astype(str).unique(), dtype=object)
     distinct = distinct[distinct != ""]
-    if distinct.empty or distinct.str.fullmatch(_COMPLETE_DATETIME).all():
+    if distinct.empty or distinct.str.fullmatch(ISO_PATTERNS["datetime"]).all():
         return "datetime"
-    if distinct.str.fullmatch(_COMPLETE_DATE).all():
+    if distinct.str.fullmatch(ISO_PATTERNS["date"]).all():
         return "date"
     return "partialDatetime" if distinct.str.contains("T", regex=False).any() else "partialDate"
 
